@@ -1,0 +1,1 @@
+"""The Gradio chat: a thin face over kb.engine."""

@@ -1,0 +1,1 @@
+"""Ingestion: load files, clean extraction damage, chunk by structure, sync a folder with the store."""

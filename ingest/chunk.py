@@ -1,0 +1,156 @@
+"""Structure-aware chunking with stable, content-derived ids.
+
+The cleaned segments of a document are joined into one text; every chunk is an exact slice of it
+([start, end) offsets), so a sentence quoted from a chunk is a sentence of the document.
+Blocks are paragraphs, bullet items and headings (Markdown `#`, an ALL-CAPS line, or a short title-like line
+standing alone). A heading opens a new chunk and names the section of what follows; a list stays with the
+line that introduces it; a paragraph longer than a chunk is cut between sentences.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from ingest.load import Segment
+from kb.text import sentence_spans
+from kb.types import Chunk
+
+SEP = "\n\n"
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
+
+
+@dataclass
+class Block:
+    start: int
+    end: int
+    kind: str  # "heading" | "bullet" | "para"
+    level: int = 0
+    words: int = 0
+
+
+def join_segments(segments: list[Segment]) -> tuple[str, list[tuple[int, int, Segment]]]:
+    """The document text and each segment's [start, end) span in it."""
+    parts, spans, pos = [], [], 0
+    for seg in segments:
+        if not seg.text:
+            continue
+        if parts:
+            pos += len(SEP)
+        spans.append((pos, pos + len(seg.text), seg))
+        parts.append(seg.text)
+        pos += len(seg.text)
+    return SEP.join(parts), spans
+
+
+def blocks_of(text: str, headings: bool = True) -> list[Block]:
+    """Every non-empty line is a block: cleaning already unwrapped the line breaks inside sentences."""
+    out: list[Block] = []
+    pos = 0
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped:
+            level = _heading_level(stripped, lines, i) if headings else 0
+            kind = "bullet" if stripped.startswith("• ") else "heading" if level else "para"
+            out.append(Block(pos, pos + len(line), kind, level, len(stripped.split())))
+        pos += len(line) + 1
+    return out
+
+
+def _heading_level(line: str, lines: list[str], i: int) -> int:
+    m = _MD_HEADING.match(line)
+    if m:
+        return len(m.group(1))
+    n_words = len(line.split())
+    if n_words > 12 or line[-1] in ".,;:!" or line.startswith("•"):
+        return 0
+    letters = [c for c in line if c.isalpha()]
+    if len(letters) >= 3 and all(c.isupper() for c in letters):
+        return 1
+    alone = (i == 0 or not lines[i - 1].strip()) and (i + 1 < len(lines) and not lines[i + 1].strip())
+    has_body = any(ln.strip() for ln in lines[i + 1 :])
+    if alone and has_body and line[0].isupper() and n_words <= 10:
+        return 2
+    return 0
+
+
+def chunk_text(text: str, max_words: int, headings: bool = True) -> list[tuple[int, int, str]]:
+    """[(start, end, section)] covering every block of `text`, in order."""
+    out: list[tuple[int, int, str]] = []
+    stack: list[tuple[int, str]] = []
+    cur: list[Block] = []
+    cur_section = ""
+
+    def flush() -> None:
+        nonlocal cur
+        if cur:
+            out.append((cur[0].start, cur[-1].end, cur_section))
+        cur = []
+
+    for b in blocks_of(text, headings):
+        if b.kind == "heading":
+            if not (cur and all(x.kind == "heading" for x in cur)):
+                flush()
+            title = _MD_HEADING.sub(r"\2", text[b.start : b.end].strip())
+            stack = [(lvl, t) for lvl, t in stack if lvl < b.level] + [(b.level, title)]
+            cur_section = " > ".join(t for _, t in stack)
+            cur.append(b)
+            continue
+        size = sum(x.words for x in cur)
+        in_list = b.kind == "bullet" and cur and (cur[-1].kind == "bullet" or text[cur[-1].end - 1] == ":")
+        limit = max_words * 2 if in_list else max_words
+        if cur and size + b.words > limit and not all(x.kind == "heading" for x in cur):
+            flush()
+        if b.words > max_words:
+            for s, e in _split_long(text, b, max_words):
+                cur.append(Block(s, e, b.kind, words=len(text[s:e].split())))
+                flush()
+        else:
+            cur.append(b)
+    flush()
+    return out
+
+
+def _split_long(text: str, b: Block, max_words: int) -> list[tuple[int, int]]:
+    pieces: list[tuple[int, int]] = []
+    start, words = None, 0
+    for s, e in sentence_spans(text[b.start : b.end]):
+        n = len(text[b.start + s : b.start + e].split())
+        if start is not None and words + n > max_words:
+            pieces.append((start, last))
+            start, words = None, 0
+        if start is None:
+            start = b.start + s
+        words += n
+        last = b.start + e
+    if start is not None:
+        pieces.append((start, last))
+    return pieces or [(b.start, b.end)]
+
+
+def chunk_document(
+    segments: list[Segment], *, doc_sha: str, path: str, title: str, publisher: str = "", kind: str = "",
+    max_words: int = 160, headings: bool = True,
+) -> tuple[str, list[Chunk]]:
+    text, spans = join_segments(segments)
+    chunks = []
+    for start, end, section in chunk_text(text, max_words, headings):
+        first = _segment_at(spans, start)
+        last = _segment_at(spans, max(start, end - 1))
+        body = text[start:end]
+        cid = hashlib.sha256(f"{doc_sha}:{start}:{body}".encode()).hexdigest()[:32]
+        chunks.append(Chunk(
+            id=cid, text=body, doc_sha=doc_sha, path=path, title=title, section=section, start=start, end=end,
+            page=first.page, page_end=last.page if last.page != first.page else None,
+            timestamp=first.timestamp, speaker=first.speaker, publisher=publisher, kind=kind,
+        ))
+    return text, chunks
+
+
+def _segment_at(spans: list[tuple[int, int, Segment]], pos: int) -> Segment:
+    for s, e, seg in spans:
+        if pos < e + len(SEP):
+            return seg
+    return spans[-1][2]

@@ -1,0 +1,1 @@
+"""hrtp-kb core: settings, store, embeddings, retrieval and the extractive, verified answerer."""

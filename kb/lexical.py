@@ -1,0 +1,91 @@
+"""BM25 over exactly the chunks in the store, persisted beside it and tagged with the store's generation.
+
+The index is rebuilt from Chroma's own records (never from files on disk), so it cannot disagree with the
+dense side: when the generation recorded with the saved index differs from the store's, it is rebuilt once
+and saved. Ingest rebuilds it at the end of every run that changed something, so queries never pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+from pathlib import Path
+
+import bm25s
+
+from kb.store import Store
+from kb.text import stemmer
+
+log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+
+
+def _tokenize(texts: list[str]):
+    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), show_progress=False)
+
+
+class BM25Index:
+    def __init__(self, store: Store, cache_dir: Path) -> None:
+        self.store = store
+        self.cache_dir = cache_dir
+        self.generation: str | None = None
+        self._ids: list[str] = []
+        self._bm25: bm25s.BM25 | None = None
+        self._lock = threading.Lock()
+
+    def ensure_current(self) -> None:
+        """Load or rebuild when the store has changed since this index was made (one cheap read per call)."""
+        gen = self.store.generation()
+        if gen == self.generation:
+            return
+        with self._lock:
+            if gen != self.generation and not self._load(gen):
+                self.rebuild(gen)
+
+    def rebuild(self, generation: str | None = None) -> None:
+        gen = self.store.generation() if generation is None else generation
+        ids, texts = [], []
+        for chunk, _ in self.store.iter_chunks():
+            ids.append(chunk.id)
+            texts.append(chunk.embed_text())
+        bm25 = None
+        if texts:
+            bm25 = bm25s.BM25()
+            bm25.index(_tokenize(texts), show_progress=False)
+        self._ids, self._bm25, self.generation = ids, bm25, gen
+        self._save()
+        log.info("BM25 rebuilt over %d chunks (generation %s)", len(ids), gen)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        self.ensure_current()
+        if self._bm25 is None or not self._ids:
+            return []
+        tokens = _tokenize([query])
+        if not tokens.vocab:
+            return []
+        docs, scores = self._bm25.retrieve(tokens, k=min(k, len(self._ids)), show_progress=False)
+        return [(self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+    # persistence --------------------------------------------------------------------------------------
+    def _save(self) -> None:
+        tmp = self.cache_dir.with_name(self.cache_dir.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self._bm25 is not None:
+            self._bm25.save(str(tmp / "bm25"))
+        (tmp / "meta.json").write_text(json.dumps({"generation": self.generation, "ids": self._ids}))
+        shutil.rmtree(self.cache_dir, ignore_errors=True)
+        tmp.rename(self.cache_dir)  # readers see the old index or the new one, never half of one
+
+    def _load(self, gen: str) -> bool:
+        try:
+            meta = json.loads((self.cache_dir / "meta.json").read_text())
+            if meta["generation"] != gen:
+                return False
+            bm25 = bm25s.BM25.load(str(self.cache_dir / "bm25")) if meta["ids"] else None
+        except (OSError, ValueError, KeyError):
+            return False
+        self._ids, self._bm25, self.generation = meta["ids"], bm25, gen
+        return True

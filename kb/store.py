@@ -1,0 +1,163 @@
+"""The Chroma store: chunks with our own vectors, and a registry of ingested files.
+
+Two collections live in one Chroma (on disk under `store_dir/chroma`, or a server at `chroma_url`):
+- `<collection>`: one record per chunk, id = content hash, our 384-d vector, the chunk text and metadata.
+- `<collection>_files`: one record per ingested path (its content hash, title, chunk count) plus a
+  `__state__` record whose `generation` changes whenever the chunks change. Readers compare generations to
+  know that their BM25 index is stale. Keeping the registry in Chroma, not in a local file, lets several
+  machines share one Chroma server and still agree on what is indexed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any, Iterator
+from urllib.parse import urlparse
+
+import numpy as np
+
+from kb.errors import ConfigError, StoreError
+from kb.settings import Settings
+from kb.types import Chunk
+
+log = logging.getLogger(__name__)
+
+_BATCH = 4000  # Chroma 1.x rejects batches above about 5,400 records
+_STATE_ID = "__state__"
+_DUMMY = [0.0]  # registry records carry no meaning in vector space, but Chroma wants a vector
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    doc_sha: str
+    title: str
+    n_chunks: int
+    ingested_at: float
+    publisher: str = ""
+    kind: str = ""
+
+
+def _client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in {"http", "https"} or not url.hostname:
+            raise ConfigError(f"HRTP_CHROMA_URL must look like http://127.0.0.1:8000, not {settings.chroma_url!r}")
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https", settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreError(
+                f"Cannot reach the Chroma server at {settings.chroma_url} ({exc.__class__.__name__}). Start it with "
+                "`chroma run --path DIR --host 127.0.0.1 --port PORT`, or drop --chroma-url to use the on-disk store."
+            ) from exc
+        return client
+    try:
+        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    except Exception as exc:
+        raise StoreError(f"Cannot open the store at {settings.chroma_dir}: {exc}. Check the path and its permissions.") from exc
+
+
+class Store:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.location = settings.chroma_url or str(settings.store_dir.resolve())
+        self._client = _client(settings)
+        hnsw = {"space": "cosine", "ef_construction": settings.hnsw_ef, "ef_search": settings.hnsw_ef,
+                "max_neighbors": settings.hnsw_m}
+        # embedding_function=None: we always pass our own vectors, and Chroma must never fetch a model.
+        self.chunks = self._client.get_or_create_collection(
+            settings.collection, embedding_function=None, configuration={"hnsw": hnsw}
+        )
+        self.files = self._client.get_or_create_collection(f"{settings.collection}_files", embedding_function=None)
+
+    # chunks -------------------------------------------------------------------------------------------
+    def count(self) -> int:
+        return self.chunks.count()
+
+    def has_doc(self, doc_sha: str) -> bool:
+        return bool(self.chunks.get(where={"doc_sha": doc_sha}, limit=1, include=[])["ids"])
+
+    def add_chunks(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        for i in range(0, len(chunks), _BATCH):
+            part = chunks[i : i + _BATCH]
+            self.chunks.upsert(
+                ids=[c.id for c in part],
+                embeddings=vectors[i : i + _BATCH],
+                documents=[c.text for c in part],
+                metadatas=[c.to_metadata() for c in part],
+            )
+
+    def delete_doc(self, doc_sha: str) -> None:
+        self.chunks.delete(where={"doc_sha": doc_sha})
+
+    def get_chunks(self, ids: list[str]) -> list[Chunk]:
+        if not ids:
+            return []
+        got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
+        by_id = {i: Chunk.from_record(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def get_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=ids, include=["embeddings"])
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+        """Nearest chunks by cosine similarity (1 - Chroma's cosine distance)."""
+        n = min(k, self.count())
+        if n == 0:
+            return []
+        res = self.chunks.query(query_embeddings=[vector], n_results=n, include=["documents", "metadatas", "distances"])
+        return [
+            (Chunk.from_record(i, d, m), 1.0 - float(dist))
+            for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+        ]
+
+    def iter_chunks(self, include_vectors: bool = False) -> Iterator[tuple[Chunk, Any]]:
+        """Every chunk, paged, in a stable order (Chroma returns insertion order)."""
+        include = ["documents", "metadatas"] + (["embeddings"] if include_vectors else [])
+        offset = 0
+        while True:
+            got = self.chunks.get(include=include, limit=_BATCH, offset=offset)
+            if not got["ids"]:
+                return
+            vecs = got["embeddings"] if include_vectors else [None] * len(got["ids"])
+            for i, d, m, v in zip(got["ids"], got["documents"], got["metadatas"], vecs):
+                yield Chunk.from_record(i, d, m), v
+            offset += len(got["ids"])
+
+    def doc_shas(self) -> set[str]:
+        return {c.doc_sha for c, _ in self.iter_chunks()}
+
+    # file registry ------------------------------------------------------------------------------------
+    def file_records(self) -> dict[str, FileRecord]:
+        got = self.files.get(include=["metadatas"])
+        return {i: FileRecord(**m) for i, m in zip(got["ids"], got["metadatas"]) if i != _STATE_ID}
+
+    def register(self, rec: FileRecord) -> None:
+        self.files.upsert(ids=[rec.path], metadatas=[asdict(rec)], embeddings=[_DUMMY])
+
+    def unregister(self, path: str) -> None:
+        self.files.delete(ids=[path])
+
+    def generation(self) -> str:
+        got = self.files.get(ids=[_STATE_ID], include=["metadatas"])
+        return got["metadatas"][0]["generation"] if got["ids"] else ""
+
+    def bump_generation(self) -> str:
+        gen = f"{time.time():.6f}-{uuid.uuid4().hex[:8]}"
+        self.files.upsert(ids=[_STATE_ID], metadatas=[{"generation": gen}], embeddings=[_DUMMY])
+        return gen

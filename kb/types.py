@@ -1,0 +1,154 @@
+"""The shapes that cross every boundary, and their JSON form.
+
+`Answer.to_json()` is the contract evaluation scripts read (README, "JSON contract"); keep it stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One indexed passage: an exact slice [start, end) of its document's cleaned text."""
+
+    id: str
+    text: str
+    doc_sha: str
+    path: str
+    title: str
+    section: str = ""
+    start: int = 0
+    end: int = 0
+    page: int | None = None  # PDFs: first page of the chunk (1-based)
+    page_end: int | None = None
+    timestamp: str | None = None  # transcripts: start of the first cue, HH:MM:SS
+    speaker: str | None = None
+    publisher: str = ""
+    kind: str = ""
+
+    @property
+    def locator(self) -> str:
+        if self.page is not None:
+            if self.page_end and self.page_end != self.page:
+                return f"pp. {self.page}-{self.page_end}"
+            return f"p. {self.page}"
+        if self.timestamp:
+            return f"{self.timestamp} ({self.speaker})" if self.speaker else self.timestamp
+        if self.section:
+            return f"§ {self.section}"
+        return f"chars {self.start}-{self.end}"
+
+    def embed_text(self) -> str:
+        """What the encoder and BM25 see: title and section give a short passage its context."""
+        head = f"{self.title}. {self.section}." if self.section else f"{self.title}."
+        return f"{head}\n{self.text}"
+
+    def to_metadata(self) -> dict[str, Any]:
+        meta = {k: v for k, v in asdict(self).items() if k not in {"id", "text"} and v is not None}
+        return meta
+
+    @classmethod
+    def from_record(cls, id: str, text: str, meta: dict[str, Any]) -> "Chunk":
+        known = {f for f in cls.__dataclass_fields__ if f not in {"id", "text"}}
+        return cls(id=id, text=text, **{k: v for k, v in meta.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its scores (dense cosine, BM25, fused)."""
+
+    chunk: Chunk
+    score: float
+    dense: float = 0.0
+    bm25: float = 0.0
+    rank: int = 0
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered source of an answer: the passage a reader opens to check a claim."""
+
+    n: int
+    chunk_id: str
+    path: str
+    title: str
+    locator: str
+    text: str
+    publisher: str = ""
+    kind: str = ""
+    section: str = ""
+    quotes: tuple[str, ...] = ()  # the sentences of `text` the answer quotes (for highlighting)
+    score: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "source": self.path,
+            "title": self.title,
+            "locator": self.locator,
+            "text": self.text,
+            "publisher": self.publisher,
+            "section": self.section,
+            "quotes": list(self.quotes),
+            "chunk_id": self.chunk_id,
+        }
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    refused: bool
+    sources: list[Source] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    retrieval_query: str = ""
+    id: str | None = None
+
+    @property
+    def latency_ms(self) -> float:
+        return round(self.timings.get("total", 0.0), 2)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [s.to_json() for s in self.sources],
+            "latency_ms": self.latency_ms,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
+            "retrieval_query": self.retrieval_query,
+        }
+
+
+@dataclass
+class FileFailure:
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    files_seen: int = 0
+    files_added: int = 0
+    files_updated: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    files_failed: list[FileFailure] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        if not self.files_failed:
+            return 0
+        ok = self.files_added + self.files_updated + self.files_unchanged
+        return 1 if ok else 2
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["seconds"] = round(self.seconds, 3)
+        return out

@@ -1,0 +1,50 @@
+"""Shared fixtures: the real embedding model once per session, stores in tmp dirs, the bundled corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.embedding import Embedder, get_embedder
+from kb.engine import KnowledgeBase
+from kb.settings import BUNDLED_CORPUS, Settings
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No test reads the developer's store or a Chroma server from the environment."""
+    for var in ("HRTP_STORE", "HRTP_CHROMA_URL", "HRTP_MODEL", "HRTP_AUTH"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return get_embedder()
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(store_dir=tmp_path / "store")
+
+
+@pytest.fixture
+def kb(settings, embedder) -> KnowledgeBase:
+    return KnowledgeBase(settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def corpus_kb(tmp_path_factory, embedder) -> KnowledgeBase:
+    """The bundled corpus, ingested once; tests must not change it."""
+    kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("corpus") / "store"), embedder)
+    report = kb.ingest([BUNDLED_CORPUS], progress=False)
+    assert not report.files_failed
+    return kb
+
+
+@pytest.fixture
+def docs(tmp_path) -> Path:
+    d = tmp_path / "docs"
+    d.mkdir()
+    return d
