@@ -135,8 +135,12 @@ def chunk_document(
     max_words: int = 160, headings: bool = True,
 ) -> tuple[str, list[Chunk]]:
     text, spans = join_segments(segments)
+    if headings:
+        pieces = chunk_text(text, max_words, headings)
+    else:  # transcripts: a passage never mixes speakers, so its timestamp and speaker are true of all of it
+        pieces = [(s + a, s + b, sec) for s, e, _ in spans for a, b, sec in chunk_text(text[s:e], max_words, False)]
     chunks = []
-    for start, end, section in chunk_text(text, max_words, headings):
+    for start, end, section in pieces:
         first = _segment_at(spans, start)
         last = _segment_at(spans, max(start, end - 1))
         body = text[start:end]

@@ -70,6 +70,14 @@ def decode_text(path: Path, data: bytes) -> str:
         return _check_text(path, data.decode("utf-8"))
     except UnicodeDecodeError:
         pass
+    # English guidance that is not UTF-8 is nearly always Windows-1252/Latin-1; on short mostly-ASCII text,
+    # charset-normalizer's guess among single-byte codepages is a coin toss (it picked cp1250: "Cafť").
+    high = sum(b > 127 for b in data[:200_000])
+    if high < 0.05 * min(len(data), 200_000) and b"\x00" not in data[:4096]:
+        try:
+            return _check_text(path, data.decode("cp1252"))
+        except UnicodeDecodeError:
+            return _check_text(path, data.decode("latin-1"))
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[:1_000_000]).best()
@@ -106,6 +114,7 @@ def load_pdf(path: Path, data: bytes) -> Loaded:
                 raise LoadError(str(path), "the PDF is encrypted (password protected); save an unprotected copy and ingest that")
         pages = [Segment(page.extract_text() or "", page=i + 1) for i, page in enumerate(reader.pages)]
         title = str((reader.metadata or {}).get("/Title") or "").strip()
+        title = "" if title.lower() in {"untitled", "anonymous", "microsoft word"} else title
     except LoadError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:

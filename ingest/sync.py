@@ -126,13 +126,16 @@ class Syncer:
             else:
                 report.files_added += 1
             bar.set_postfix(chunks=report.chunks_embedded)
-        for key, rec in list(registry.items()):
-            if key not in seen and any(Path(key).is_relative_to(f) for f in folders) and not Path(key).exists():
-                self.store.unregister(key)
-                del registry[key]
-                report.files_removed += 1
-                changed = True
-                self._drop_if_unreferenced(rec.doc_sha, registry)
+        gone = [k for k in registry if k not in seen and any(Path(k).is_relative_to(f) for f in folders)
+                and not Path(k).exists()]
+        if gone and not changed:
+            self.store.bump_generation()
+            changed = True
+        for key in gone:
+            rec = registry.pop(key)
+            self.store.unregister(key)
+            report.files_removed += 1
+            self._drop_if_unreferenced(rec.doc_sha, registry)
         if changed or self._has_orphans(registry):
             self._collect_orphans(registry)
             self.store.bump_generation()

@@ -36,7 +36,8 @@ class Facet:
 
 
 _NUMBER = re.compile(r"\$\s?\d|\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                     r"fourteen|twenty|hundred|thousand|million|billion|percent)\b", re.I)
+                     r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|"
+                     r"hundreds?|thousands?|millions?|billions?|percent)\b", re.I)
 _DATE = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b|\b(?:January|February|March|April|May|June|July|August|September|"
                    r"October|November|December)\b", re.I)
 _NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]+ (?:[A-Z]\. )?[A-Z][a-z]+\b")

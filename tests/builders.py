@@ -1,0 +1,62 @@
+"""Real files for tests: PDFs (reportlab), WebVTT/SRT transcripts, HTML pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reportlab.lib import pdfencrypt
+from reportlab.pdfgen import canvas
+
+
+def make_pdf(path: Path, pages: list[str], password: str | None = None, title: str | None = None) -> Path:
+    encrypt = pdfencrypt.StandardEncryption(password, canPrint=0) if password else None
+    c = canvas.Canvas(str(path), encrypt=encrypt)
+    if title:
+        c.setTitle(title)
+    for page in pages:
+        y = 800
+        for line in page.split("\n"):
+            c.drawString(72, y, line)
+            y -= 16
+        c.showPage()
+    c.save()
+    return path
+
+
+def make_scanned_pdf(path: Path) -> Path:
+    """A PDF whose only page content is drawn shapes: no text layer, like a scan."""
+    c = canvas.Canvas(str(path))
+    c.rect(72, 600, 300, 150, fill=1)
+    c.showPage()
+    c.save()
+    return path
+
+
+VTT = """WEBVTT
+
+00:00:01.000 --> 00:00:04.000
+<v Ana Lopez>Welcome to the pipeline session of the apprenticeship webinar.
+
+00:00:04.000 --> 00:00:08.000
+<v Ana Lopez>Today we cover pre-apprenticeship programs for welders.
+
+00:01:10.500 --> 00:01:15.000
+<v Ben Ortiz>Thanks Ana. The Fresno welding cohort placed thirty graduates with union contractors.
+"""
+
+SRT = """1
+00:00:02,000 --> 00:00:05,000
+Maria Chen: Hello and welcome to the transit partnership briefing.
+
+2
+00:03:07,000 --> 00:03:11,000
+Joe Park: The bus mechanics program trains apprentices at the Oakland yard.
+"""
+
+HTML = """<!doctype html><html><head><title>Hospitality Partnership Notes</title>
+<style>body { color: red }</style><script>document.write("tracking pixel")</script></head>
+<body><nav>Home | About</nav><h1>Hospitality Partnership</h1>
+<p>The hotel housekeeping partnership created a ladder from room attendant to supervisor.</p>
+<ul><li>Ergonomics training for room attendants</li><li>Supervisor mentoring</li></ul>
+<script>var secret = "do not index me";</script></body></html>
+"""
