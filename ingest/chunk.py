@@ -76,12 +76,14 @@ def _heading_level(line: str, lines: list[str], i: int) -> int:
     return 0
 
 
-def chunk_text(text: str, max_words: int, headings: bool = True) -> list[tuple[int, int, str]]:
-    """[(start, end, section)] covering every block of `text`, in order."""
+def chunk_text(text: str, max_words: int, headings: bool = True,
+               stack: list[tuple[int, str]] | None = None) -> list[tuple[int, int, str]]:
+    """[(start, end, section)] covering every block of `text`, in order. `stack` (the open headings) is read
+    and updated in place, so a heading on one page still names the sections on the next."""
     out: list[tuple[int, int, str]] = []
-    stack: list[tuple[int, str]] = []
+    stack = [] if stack is None else stack
     cur: list[Block] = []
-    cur_section = ""
+    cur_section = " > ".join(t for _, t in stack)
 
     def flush() -> None:
         nonlocal cur
@@ -94,7 +96,7 @@ def chunk_text(text: str, max_words: int, headings: bool = True) -> list[tuple[i
             if not (cur and all(x.kind == "heading" for x in cur)):
                 flush()
             title = _MD_HEADING.sub(r"\2", text[b.start : b.end].strip())
-            stack = [(lvl, t) for lvl, t in stack if lvl < b.level] + [(b.level, title)]
+            stack[:] = [(lvl, t) for lvl, t in stack if lvl < b.level] + [(b.level, title)]
             cur_section = " > ".join(t for _, t in stack)
             cur.append(b)
             continue
@@ -130,31 +132,39 @@ def _split_long(text: str, b: Block, max_words: int) -> list[tuple[int, int]]:
     return pieces or [(b.start, b.end)]
 
 
-def chunk_document(
-    segments: list[Segment], *, doc_sha: str, path: str, title: str, publisher: str = "", kind: str = "",
-    max_words: int = 160, headings: bool = True,
-) -> tuple[str, list[Chunk]]:
-    text, spans = join_segments(segments)
-    if headings:
-        pieces = chunk_text(text, max_words, headings)
-    else:  # transcripts: a passage never mixes speakers, so its timestamp and speaker are true of all of it
-        pieces = [(s + a, s + b, sec) for s, e, _ in spans for a, b, sec in chunk_text(text[s:e], max_words, False)]
-    chunks = []
-    for start, end, section in pieces:
-        first = _segment_at(spans, start)
-        last = _segment_at(spans, max(start, end - 1))
-        body = text[start:end]
-        cid = hashlib.sha256(f"{doc_sha}:{start}:{body}".encode()).hexdigest()[:32]
-        chunks.append(Chunk(
-            id=cid, text=body, doc_sha=doc_sha, path=path, title=title, section=section, start=start, end=end,
-            page=first.page, page_end=last.page if last.page != first.page else None,
-            timestamp=first.timestamp, speaker=first.speaker, publisher=publisher, kind=kind,
-        ))
-    return text, chunks
+class Chunker:
+    """Chunks a document one segment at a time (a page, a transcript turn, a block of a long text file), so
+    a document never has to be in memory whole. Offsets are in the text `join_segments` would build."""
+
+    def __init__(self, *, doc_sha: str, path: str, title: str, publisher: str = "", kind: str = "",
+                 max_words: int = 160, headings: bool = True) -> None:
+        self.meta = dict(doc_sha=doc_sha, path=path, title=title, publisher=publisher, kind=kind)
+        self.max_words, self.headings = max_words, headings
+        self.offset = 0
+        self.stack: list[tuple[int, str]] = []
+        self.started = False
+        self.flag = ""  # set once the document turns out to hold instructions; marks the chunks after it
+
+    def feed(self, seg: Segment) -> list[Chunk]:
+        if not seg.text:
+            return []
+        if self.started:
+            self.offset += len(SEP)
+        self.started = True
+        base, text = self.offset, seg.text
+        self.offset += len(text)
+        out = []
+        for start, end, section in chunk_text(text, self.max_words, self.headings, self.stack):
+            body = text[start:end]
+            start, end = base + start, base + end
+            cid = hashlib.sha256(f"{self.meta['doc_sha']}:{start}:{body}".encode()).hexdigest()[:32]
+            out.append(Chunk(id=cid, text=body, section=section, start=start, end=end, page=seg.page,
+                             timestamp=seg.timestamp, speaker=seg.speaker, flag=self.flag, **self.meta))
+        return out
 
 
-def _segment_at(spans: list[tuple[int, int, Segment]], pos: int) -> Segment:
-    for s, e, seg in spans:
-        if pos < e + len(SEP):
-            return seg
-    return spans[-1][2]
+def chunk_document(segments: list[Segment], **kwargs) -> tuple[str, list[Chunk]]:
+    """The whole document's text and its chunks (for callers that have every segment at hand)."""
+    chunker = Chunker(**kwargs)
+    chunks = [c for seg in segments for c in chunker.feed(seg)]
+    return join_segments(segments)[0], chunks

@@ -35,15 +35,27 @@ class Loaded:
     meta: dict[str, str] = field(default_factory=dict)
 
 
-def load(path: Path, data: bytes) -> Loaded:
-    """Parse `data` (the bytes of `path`) by the file's extension."""
+STREAM_BYTES = 4 * 1024 * 1024  # text files above this are read in blocks, never whole
+_BLOCK_CHARS = 1_000_000
+
+
+def load(path: Path, max_mb: int = 200) -> Loaded:
+    """Read and parse `path` by its extension. Large plain-text files stream as a series of segments."""
     ext = path.suffix.lower()
-    if not data.strip():
-        raise LoadError(str(path), "the file is empty")
-    if ext == ".pdf":
-        return load_pdf(path, data)
     if ext not in SUPPORTED:
         raise LoadError(str(path), f"unsupported file type {ext or '(none)'!r}; supported: {', '.join(SUPPORTED)}")
+    size = _size(path)
+    if size == 0:
+        raise LoadError(str(path), "the file is empty")
+    if ext in (".txt", ".md", ".markdown") and size > STREAM_BYTES:
+        return Loaded(_stream_text(path))
+    if size > max_mb * 1024 * 1024:
+        raise LoadError(str(path), f"the file is {size / 2**20:.0f} MB, over the {max_mb} MB limit for {ext} files")
+    data = _read(path)
+    if not data.strip():
+        raise LoadError(str(path), "the file is empty (only white space)")
+    if ext == ".pdf":
+        return load_pdf(path, data)
     text = decode_text(path, data)
     if ext in (".html", ".htm"):
         return load_html(text)
@@ -56,35 +68,87 @@ def load(path: Path, data: bytes) -> Loaded:
     return Loaded([Segment(text)], title=title)
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except (OSError, RuntimeError) as exc:
+        raise LoadError(str(path), f"cannot read the file ({getattr(exc, 'strerror', None) or exc})") from exc
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LoadError(str(path), f"cannot read the file ({exc.strerror or exc})") from exc
+
+
+def _stream_text(path: Path):
+    """Segments of about a million characters, cut at paragraph breaks; memory stays bounded."""
+    import codecs
+
+    with path.open("rb") as fh:
+        first = fh.read(1024 * 1024)
+        decoder = codecs.getincrementaldecoder(detect_encoding(path, first))(errors="replace")
+        pending = decoder.decode(first)
+        while True:
+            block = fh.read(1024 * 1024)
+            pending += decoder.decode(block, final=not block)
+            while len(pending) > _BLOCK_CHARS or (not block and pending):
+                cut = len(pending) if not block and len(pending) <= _BLOCK_CHARS else _cut_point(pending)
+                piece, pending = pending[:cut], pending[cut:]
+                if piece.strip():
+                    yield Segment(piece)
+            if not block:
+                return
+
+
+def _cut_point(text: str) -> int:
+    for sep in ("\n\n", "\n", ". ", " "):
+        i = text.rfind(sep, 0, _BLOCK_CHARS)
+        if i > _BLOCK_CHARS // 2:
+            return i + len(sep)
+    return _BLOCK_CHARS
+
+
 # text and encodings ---------------------------------------------------------------------------------------
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
          (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
 def decode_text(path: Path, data: bytes) -> str:
-    """Decode by BOM, then strict UTF-8, then charset-normalizer's best guess; refuse binary data."""
+    return _check_text(path, data.decode(detect_encoding(path, data), errors="replace"))
+
+
+def detect_encoding(path: Path, sample: bytes) -> str:
+    """By BOM, then strict UTF-8, then Windows-1252 for mostly-ASCII text, then charset-normalizer;
+    refuses binary data. `sample` may be the start of a longer file."""
     for bom, enc in _BOMS:
-        if data.startswith(bom):
-            return _check_text(path, data.decode(enc, errors="replace"))
+        if sample.startswith(bom):
+            return enc
+    head = sample[:200_000]
     try:
-        return _check_text(path, data.decode("utf-8"))
-    except UnicodeDecodeError:
-        pass
+        _check_text(path, head.decode("utf-8"))
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:  # a character cut by the sample's end
+            return "utf-8"
     # English guidance that is not UTF-8 is nearly always Windows-1252/Latin-1; on short mostly-ASCII text,
     # charset-normalizer's guess among single-byte codepages is a coin toss (it picked cp1250: "Cafť").
-    high = sum(b > 127 for b in data[:200_000])
-    if high < 0.05 * min(len(data), 200_000) and b"\x00" not in data[:4096]:
+    if sum(b > 127 for b in head) < 0.05 * len(head) and b"\x00" not in head[:4096]:
         try:
-            return _check_text(path, data.decode("cp1252"))
+            _check_text(path, head.decode("cp1252"))
+            return "cp1252"
         except UnicodeDecodeError:
-            return _check_text(path, data.decode("latin-1"))
+            _check_text(path, head.decode("latin-1"))
+            return "latin-1"
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data[:1_000_000]).best()
+    best = from_bytes(head).best()
     if best is None or best.encoding is None:
         raise LoadError(str(path), "not a text file (binary data, or an encoding that could not be detected)")
     log.info("%s: decoded as %s", path, best.encoding)
-    return _check_text(path, data.decode(best.encoding, errors="replace"))
+    _check_text(path, head.decode(best.encoding, errors="replace"))
+    return best.encoding
 
 
 def _check_text(path: Path, text: str) -> str:

@@ -15,22 +15,29 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
+import threading
 import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from ingest.chunk import chunk_document
+from ingest.chunk import Chunker
 from ingest.clean import clean
 from ingest.load import SUPPORTED, Segment, load
 from ingest.manifest import MANIFEST_NAME, fallback_title, meta_for
+from ingest.screen import injection_in
 from kb.embedding import Embedder
 from kb.errors import ConfigError, IngestLockedError, LoadError
 from kb.lexical import BM25Index
 from kb.settings import Settings
 from kb.store import FileRecord, Store
-from kb.types import FileFailure, IngestReport
+from kb.types import Chunk, FileFailure, IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -58,23 +65,38 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Path], list[FileFailur
     return files, folders, failed
 
 
-def read_file(path: Path, max_mb: int) -> bytes:
+def file_sha(path: Path) -> str:
+    """SHA-256 of the file's bytes, read in blocks (a no-op re-ingest reads but never parses or embeds)."""
     try:
         if path.is_symlink() and not path.exists():
             raise LoadError(str(path), "broken symbolic link, or a symbolic link loop")
-        size = path.stat().st_size
-        if size > max_mb * 1024 * 1024:
-            raise LoadError(str(path), f"file is {size / 2**20:.0f} MB, over the {max_mb} MB limit (HRTP_MAX_FILE_MB)")
-        return path.read_bytes()
-    except LoadError:
-        raise
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+        return h.hexdigest()
     except (OSError, RuntimeError) as exc:
         raise LoadError(str(path), f"cannot read the file ({getattr(exc, 'strerror', None) or exc})") from exc
 
 
+@dataclass
+class _Event:
+    """What the reader thread hands the writer, in file order."""
+
+    kind: str  # "chunks" | "indexed" | "twin" | "unchanged" | "failed"
+    path: Path
+    chunks: list[Chunk] = field(default_factory=list)
+    record: FileRecord | None = None
+    reason: str = ""
+
+
 class Syncer:
+    """Reader thread: hash, load, clean, chunk. Writer (this thread): embed in batches across files, write,
+    then register each file once all its chunks are in. The encoder never waits on parsing."""
+
     def __init__(self, settings: Settings, store: Store, embedder: Embedder, bm25: BM25Index) -> None:
         self.settings, self.store, self.embedder, self.bm25 = settings, store, embedder, bm25
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # identical chunk texts embed once
 
     def run(self, paths: list[Path], progress: bool | None = None) -> IngestReport:
         t0 = time.perf_counter()
@@ -97,45 +119,36 @@ class Syncer:
         files, folders, failed = discover(paths)
         report = IngestReport(files_seen=len(files), files_failed=failed)
         registry = self.store.file_records()
+        events: queue.Queue[_Event | None] = queue.Queue(maxsize=8)
+        stop = threading.Event()
+        reader = threading.Thread(target=self._read_all, args=(files, dict(registry), events, stop), daemon=True)
+        reader.start()
+        bar = tqdm(total=len(files), desc="ingest", unit="file", disable=(not progress) if progress is not None else None)
+        batch: list[Chunk] = []
+        waiting: list[_Event] = []  # files whose chunks may still sit in `batch`
         changed = False
-        seen: set[str] = set()
-        bar = tqdm(files, desc="ingest", unit="file", disable=(not progress) if progress is not None else None)
-        for path in bar:
-            key = str(path)
-            seen.add(key)
-            try:
-                data = read_file(path, self.settings.max_file_mb)
-                sha = hashlib.sha256(data).hexdigest()
-                old = registry.get(key)
-                if old and old.doc_sha == sha:
-                    report.files_unchanged += 1
-                    continue
-                if not changed:
+        try:
+            while (ev := events.get()) is not None:
+                if ev.kind in ("chunks", "indexed", "twin") and not changed:
                     self.store.bump_generation()  # readers must not trust a BM25 index from before this run
                     changed = True
-                rec, embedded = self._index(path, data, sha, registry)
-            except LoadError as exc:
-                report.files_failed.append(FileFailure(exc.path, exc.reason))
-                log.warning("%s: %s", exc.path, exc.reason)
-                continue
-            report.chunks_embedded += embedded
-            registry[key] = rec
-            if old:
-                report.files_updated += 1
-                self._drop_if_unreferenced(old.doc_sha, registry)
-            else:
-                report.files_added += 1
-            bar.set_postfix(chunks=report.chunks_embedded)
-        gone = [k for k in registry if k not in seen and any(Path(k).is_relative_to(f) for f in folders)
-                and not Path(k).exists()]
-        if gone and not changed:
-            self.store.bump_generation()
-            changed = True
-        for key in gone:
-            rec = registry.pop(key)
-            self.store.unregister(key)
-            report.files_removed += 1
-            self._drop_if_unreferenced(rec.doc_sha, registry)
+                if ev.kind == "chunks":
+                    batch.extend(ev.chunks)
+                    if len(batch) >= self.settings.embed_batch:
+                        report.chunks_embedded += self._write(batch)
+                        batch = []
+                        self._finish(waiting, registry, report, bar)
+                    continue
+                waiting.append(ev)
+                if not batch:
+                    self._finish(waiting, registry, report, bar)
+                bar.set_postfix(chunks=report.chunks_embedded, refresh=False)
+            report.chunks_embedded += self._write(batch)
+            self._finish(waiting, registry, report, bar)
+        finally:
+            stop.set()
+            bar.close()
+        changed |= self._remove_missing(folders, {str(f) for f in files}, registry, report, changed)
         if changed or self._has_orphans(registry):
             self._collect_orphans(registry)
             self.store.bump_generation()
@@ -143,31 +156,110 @@ class Syncer:
         report.chunks_total = self.store.count()
         return report
 
-    def _index(self, path: Path, data: bytes, sha: str, registry: dict[str, FileRecord]) -> tuple[FileRecord, int]:
-        """Index one file's content (unless the same bytes are indexed already) and register its path."""
-        twin = next((r for r in registry.values() if r.doc_sha == sha), None)
-        meta = meta_for(path)
-        if twin:  # identical content under another name: indexed once, both names registered
-            rec = FileRecord(str(path), sha, meta.title or twin.title, twin.n_chunks, time.time(),
-                             meta.publisher or twin.publisher, meta.kind or twin.kind)
-            self.store.register(rec)
-            return rec, 0
-        loaded = load(path, data)
-        segments = [Segment(clean(s.text), s.page, s.timestamp, s.speaker) for s in loaded.segments]
-        if not any(s.text for s in segments):
-            raise LoadError(str(path), "no readable text after cleaning")
-        title = meta.title or fallback_title(path, segments[0].text, loaded.title)
-        is_transcript = path.suffix.lower() in (".vtt", ".srt")
-        _, chunks = chunk_document(
-            segments, doc_sha=sha, path=str(path), title=title, publisher=meta.publisher,
-            kind=meta.kind or ("transcript" if is_transcript else ""), max_words=self.settings.chunk_words,
-            headings=not is_transcript,
-        )
-        vectors = self.embedder.embed_batch([c.embed_text() for c in chunks], self.settings.embed_batch)
-        self.store.add_chunks(chunks, vectors)
-        rec = FileRecord(str(path), sha, title, len(chunks), time.time(), meta.publisher, chunks[0].kind)
-        self.store.register(rec)
-        return rec, len(chunks)
+    # reader thread ------------------------------------------------------------------------------------
+    def _read_all(self, files: list[Path], registry: dict[str, FileRecord], out: queue.Queue, stop: threading.Event) -> None:
+        shas = {r.doc_sha: r for r in registry.values()}
+        try:
+            for path in files:
+                if stop.is_set():
+                    return
+                for ev in self._read_one(path, registry, shas):
+                    out.put(ev)
+        except Exception as exc:  # a bug must not hang the writer; it is reported, not swallowed
+            log.exception("ingest reader failed")
+            out.put(_Event("failed", Path("?"), reason=f"internal error: {exc}"))
+        finally:
+            out.put(None)
+
+    def _read_one(self, path: Path, registry: dict[str, FileRecord], shas: dict[str, FileRecord]):
+        try:
+            sha = file_sha(path)
+            old = registry.get(str(path))
+            if old and old.doc_sha == sha:
+                yield _Event("unchanged", path)
+                return
+            meta = meta_for(path)
+            twin = shas.get(sha)
+            if twin:  # identical content under another name: indexed once, both names registered
+                yield _Event("twin", path, record=FileRecord(
+                    str(path), sha, meta.title or twin.title, twin.n_chunks, time.time(),
+                    meta.publisher or twin.publisher, meta.kind or twin.kind))
+                return
+            loaded = load(path, self.settings.max_file_mb)
+            is_transcript = path.suffix.lower() in (".vtt", ".srt")
+            chunker = None
+            n = 0
+            for seg in loaded.segments:
+                text = clean(seg.text)
+                if not text:
+                    continue
+                if chunker is None:
+                    title = meta.title or fallback_title(path, text, loaded.title)
+                    kind = meta.kind or ("transcript" if is_transcript else "")
+                    chunker = Chunker(doc_sha=sha, path=str(path), title=title, publisher=meta.publisher, kind=kind,
+                                      max_words=self.settings.chunk_words, headings=not is_transcript)
+                if not chunker.flag and (phrase := injection_in(text)):
+                    chunker.flag = "instructions"
+                    log.warning("%s: contains instruction-like text (%r); indexed, but never quoted in answers",
+                                path, phrase)
+                chunks = chunker.feed(Segment(text, seg.page, seg.timestamp, seg.speaker))
+                n += len(chunks)
+                yield _Event("chunks", path, chunks)
+            if chunker is None or n == 0:
+                raise LoadError(str(path), "no readable text after cleaning")
+            rec = FileRecord(str(path), sha, chunker.meta["title"], n, time.time(), meta.publisher, chunker.meta["kind"])
+            shas[sha] = rec
+            yield _Event("indexed", path, record=rec)
+        except LoadError as exc:
+            yield _Event("failed", path, reason=exc.reason)
+
+    # writer -------------------------------------------------------------------------------------------
+    def _write(self, chunks: list[Chunk]) -> int:
+        """Embed (each distinct text once) and upsert; returns how many chunks went through the encoder."""
+        if not chunks:
+            return 0
+        texts = [c.embed_text() for c in chunks]
+        todo = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        for t, v in zip(todo, self.embedder.embed_batch(todo, self.settings.embed_batch)):
+            self._vectors[t] = v
+        self.store.add_chunks(chunks, np.stack([self._vectors[t] for t in texts]))
+        while len(self._vectors) > 20_000:
+            self._vectors.popitem(last=False)
+        return len(chunks)
+
+    def _finish(self, waiting: list[_Event], registry: dict[str, FileRecord], report: IngestReport, bar) -> None:
+        """Every chunk before these events is written: register their files, count them."""
+        for ev in waiting:
+            bar.update(1)
+            if ev.kind == "unchanged":
+                report.files_unchanged += 1
+            elif ev.kind == "failed":
+                report.files_failed.append(FileFailure(str(ev.path), ev.reason))
+                log.warning("%s: %s", ev.path, ev.reason)
+            else:
+                old = registry.get(str(ev.path))
+                self.store.register(ev.record)
+                registry[str(ev.path)] = ev.record
+                if old:
+                    report.files_updated += 1
+                    self._drop_if_unreferenced(old.doc_sha, registry)
+                else:
+                    report.files_added += 1
+        waiting.clear()
+
+    def _remove_missing(self, folders: list[Path], seen: set[str], registry: dict[str, FileRecord],
+                        report: IngestReport, changed: bool) -> bool:
+        """Forget files that were ingested from a scanned folder and are gone from it."""
+        gone = [k for k in registry if k not in seen and any(Path(k).is_relative_to(f) for f in folders)
+                and not Path(k).exists()]
+        if gone and not changed:
+            self.store.bump_generation()
+        for key in gone:
+            rec = registry.pop(key)
+            self.store.unregister(key)
+            report.files_removed += 1
+            self._drop_if_unreferenced(rec.doc_sha, registry)
+        return bool(gone)
 
     def _drop_if_unreferenced(self, doc_sha: str, registry: dict[str, FileRecord]) -> None:
         if not any(r.doc_sha == doc_sha for r in registry.values()):
@@ -180,7 +272,7 @@ class Syncer:
     def _collect_orphans(self, registry: dict[str, FileRecord]) -> None:
         live = {r.doc_sha for r in registry.values()}
         for sha in self.store.doc_shas() - live:
-            log.info("removing chunks of %s left by an interrupted run", sha[:12])
+            log.info("removing chunks of %s left by an interrupted or failed run", sha[:12])
             self.store.delete_doc(sha)
 
 

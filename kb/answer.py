@@ -71,6 +71,8 @@ class Answerer:
     def _score(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage]) -> list[Candidate]:
         cands: list[Candidate] = []
         for i, p in enumerate(passages):
+            if p.chunk.flag:
+                continue  # text that gives orders (ingest/screen.py) is data to show, never an answer
             text = p.chunk.text
             for a, b in sentence_spans(text):
                 s = text[a:b]

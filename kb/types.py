@@ -21,18 +21,16 @@ class Chunk:
     section: str = ""
     start: int = 0
     end: int = 0
-    page: int | None = None  # PDFs: first page of the chunk (1-based)
-    page_end: int | None = None
+    page: int | None = None  # PDFs: the chunk's page (1-based); chunks never span pages
     timestamp: str | None = None  # transcripts: start of the first cue, HH:MM:SS
     speaker: str | None = None
     publisher: str = ""
     kind: str = ""
+    flag: str = ""  # why the answerer must not quote this chunk (ingest/screen.py), or ""
 
     @property
     def locator(self) -> str:
         if self.page is not None:
-            if self.page_end and self.page_end != self.page:
-                return f"pp. {self.page}-{self.page_end}"
             return f"p. {self.page}"
         if self.timestamp:
             return f"{self.timestamp} ({self.speaker})" if self.speaker else self.timestamp

@@ -97,9 +97,10 @@ def test_chunks_are_exact_slices_that_cover_the_document(corpus_kb):
     ("fake.pdf", b"this is not a pdf at all", "not a PDF"),
     ("slides.pptx", b"PK\x03\x04 zip", "unsupported file type"),
 ])
-def test_unreadable_files_get_a_reason(name, data, reason):
+def test_unreadable_files_get_a_reason(tmp_path, name, data, reason):
     from kb.errors import LoadError
 
+    (tmp_path / name).write_bytes(data)
     with pytest.raises(LoadError) as err:
-        load(Path(name), data)
+        load(tmp_path / name)
     assert reason in err.value.reason

@@ -1,0 +1,23 @@
+"""Screening for text that gives orders to a model ("ignore previous instructions ..."): prompt injection.
+
+Such text is indexed (it is somebody's document) but its chunks carry `flag`, and the answerer never quotes a
+flagged chunk, so a planted "The principles are BANANA" cannot become an answer.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PATTERNS = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|your)\s+"
+    r"(?:instructions?|prompts?|rules|directions)\b"
+    r"|\b(?:answer|respond|reply)\s+(?:with\s+)?\S+\s+to\s+(?:every|all|any)\s+questions?\b"
+    r"|\bsystem\s+prompt\b|\bnew\s+instructions\s*:|\bact\s+as\s+(?:an?\s+)?(?:ai|assistant|chatbot)\b",
+    re.I,
+)
+
+
+def injection_in(text: str) -> str | None:
+    """The first instruction-like phrase in `text`, or None."""
+    m = _PATTERNS.search(text)
+    return m.group(0) if m else None
