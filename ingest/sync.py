@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from ingest.chunk import Chunker
 from ingest.clean import clean
-from ingest.load import SUPPORTED, Segment, load
+from ingest.load import Segment, load
 from ingest.manifest import MANIFEST_NAME, fallback_title, meta_for
 from ingest.screen import injection_in
 from kb.embedding import Embedder
@@ -289,6 +289,3 @@ def remove_document(store: Store, bm25: BM25Index, path: str) -> bool:
     store.bump_generation()
     bm25.rebuild()
     return True
-
-
-__all__ = ["Syncer", "discover", "remove_document", "SUPPORTED"]

@@ -86,9 +86,6 @@ class Store:
     def count(self) -> int:
         return self.chunks.count()
 
-    def has_doc(self, doc_sha: str) -> bool:
-        return bool(self.chunks.get(where={"doc_sha": doc_sha}, limit=1, include=[])["ids"])
-
     def add_chunks(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
         for i in range(0, len(chunks), _BATCH):
             part = chunks[i : i + _BATCH]

@@ -55,10 +55,6 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def sentences(text: str) -> list[str]:
-    return [text[a:b] for a, b in sentence_spans(text)]
-
-
 def normalize_ws(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
@@ -76,7 +72,3 @@ def stems(text: str) -> list[str]:
     """Stemmed content words (stopwords dropped), in order."""
     ws = [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
     return stemmer().stemWords(ws)
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
