@@ -79,6 +79,30 @@ def file_sha(path: Path) -> str:
         raise LoadError(str(path), f"cannot read the file ({getattr(exc, 'strerror', None) or exc})") from exc
 
 
+class _Writer(threading.Thread):
+    """Third stage: upserts batches and registers finished files while the encoder works on the next batch."""
+
+    def __init__(self, syncer: "Syncer", writes: queue.Queue, registry: dict[str, FileRecord],
+                 report: IngestReport, bar) -> None:
+        super().__init__(daemon=True)
+        self.syncer, self.writes, self.registry, self.report, self.bar = syncer, writes, registry, report, bar
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while (item := self.writes.get()) is not None:
+            if self.error is not None:
+                continue  # drain, so the encoder never blocks on a full queue
+            chunks, vectors, waiting = item
+            try:
+                if chunks:
+                    self.syncer.store.add_chunks(chunks, vectors)
+                    self.report.chunks_embedded += len(chunks)
+                self.syncer._finish(waiting, self.registry, self.report, self.bar)
+                self.bar.set_postfix(chunks=self.report.chunks_embedded, refresh=False)
+            except BaseException as exc:  # re-raised by the main thread after join
+                self.error = exc
+
+
 @dataclass
 class _Event:
     """What the reader thread hands the writer, in file order."""
@@ -91,8 +115,9 @@ class _Event:
 
 
 class Syncer:
-    """Reader thread: hash, load, clean, chunk. Writer (this thread): embed in batches across files, write,
-    then register each file once all its chunks are in. The encoder never waits on parsing."""
+    """Three stages: a reader thread hashes, loads, cleans and chunks; this thread embeds batches across files;
+    a writer thread upserts them and registers each file once all its chunks are in. The encoder waits on
+    neither parsing nor Chroma."""
 
     def __init__(self, settings: Settings, store: Store, embedder: Embedder, bm25: BM25Index) -> None:
         self.settings, self.store, self.embedder, self.bm25 = settings, store, embedder, bm25
@@ -120,34 +145,39 @@ class Syncer:
         report = IngestReport(files_seen=len(files), files_failed=failed)
         registry = self.store.file_records()
         events: queue.Queue[_Event | None] = queue.Queue(maxsize=8)
+        writes: queue.Queue[tuple | None] = queue.Queue(maxsize=2)
         stop = threading.Event()
-        reader = threading.Thread(target=self._read_all, args=(files, dict(registry), events, stop), daemon=True)
-        reader.start()
         bar = tqdm(total=len(files), desc="ingest", unit="file", disable=(not progress) if progress is not None else None)
+        reader = threading.Thread(target=self._read_all, args=(files, dict(registry), events, stop), daemon=True)
+        writer = _Writer(self, writes, registry, report, bar)
+        reader.start()
+        writer.start()
         batch: list[Chunk] = []
         waiting: list[_Event] = []  # files whose chunks may still sit in `batch`
         changed = False
         try:
-            while (ev := events.get()) is not None:
+            while (ev := events.get()) is not None and writer.error is None:
                 if ev.kind in ("chunks", "indexed", "twin") and not changed:
                     self.store.bump_generation()  # readers must not trust a BM25 index from before this run
                     changed = True
                 if ev.kind == "chunks":
                     batch.extend(ev.chunks)
                     if len(batch) >= self.settings.embed_batch:
-                        report.chunks_embedded += self._write(batch)
-                        batch = []
-                        self._finish(waiting, registry, report, bar)
+                        writes.put((batch, self._embed(batch), waiting))
+                        batch, waiting = [], []
                     continue
                 waiting.append(ev)
                 if not batch:
-                    self._finish(waiting, registry, report, bar)
-                bar.set_postfix(chunks=report.chunks_embedded, refresh=False)
-            report.chunks_embedded += self._write(batch)
-            self._finish(waiting, registry, report, bar)
+                    writes.put(([], None, waiting))
+                    waiting = []
+            writes.put((batch, self._embed(batch), waiting))
         finally:
             stop.set()
+            writes.put(None)
+            writer.join()
             bar.close()
+        if writer.error is not None:
+            raise writer.error
         changed |= self._remove_missing(folders, {str(f) for f in files}, registry, report, changed)
         if changed or self._has_orphans(registry):
             self._collect_orphans(registry)
@@ -213,20 +243,21 @@ class Syncer:
         except LoadError as exc:
             yield _Event("failed", path, reason=exc.reason)
 
-    # writer -------------------------------------------------------------------------------------------
-    def _write(self, chunks: list[Chunk]) -> int:
-        """Embed (each distinct text once) and upsert; returns how many chunks went through the encoder."""
+    # encoder (this thread) ----------------------------------------------------------------------------
+    def _embed(self, chunks: list[Chunk]) -> np.ndarray | None:
+        """Vectors for `chunks`, each distinct text through the encoder once."""
         if not chunks:
-            return 0
+            return None
         texts = [c.embed_text() for c in chunks]
         todo = [t for t in dict.fromkeys(texts) if t not in self._vectors]
         for t, v in zip(todo, self.embedder.embed_batch(todo, self.settings.embed_batch)):
             self._vectors[t] = v
-        self.store.add_chunks(chunks, np.stack([self._vectors[t] for t in texts]))
+        vectors = np.stack([self._vectors[t] for t in texts])
         while len(self._vectors) > 20_000:
             self._vectors.popitem(last=False)
-        return len(chunks)
+        return vectors
 
+    # writer thread (see _Writer) ----------------------------------------------------------------------
     def _finish(self, waiting: list[_Event], registry: dict[str, FileRecord], report: IngestReport, bar) -> None:
         """Every chunk before these events is written: register their files, count them."""
         for ev in waiting:
