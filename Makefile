@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test ingest
+.PHONY: setup run test ingest browser-deps
 
 # torch first and pinned: 2.13.0 is a CPU wheel on this machine; anything else may pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -20,7 +20,11 @@ ingest: setup
 	$(BIN)/hrtp ingest
 
 run: ingest
-	$(BIN)/hrtp ask "What are WED's four key principles?"
+	$(BIN)/hrtp chat
 
-test: setup
+# The browser test drives Debian's chromium (never a downloaded browser build).
+browser-deps:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: setup browser-deps
 	$(BIN)/python -m pytest

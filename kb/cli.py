@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import textwrap
 from pathlib import Path
 
 import click
 
 from kb.errors import KBError
 from kb.settings import BUNDLED_CORPUS, Settings
-from kb.types import Answer
+from kb.render import to_text
 
 log = logging.getLogger("hrtp")
 
@@ -99,7 +98,7 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path
     kb = _kb(ctx)
     if question:
         answer = kb.ask(question, mode=retriever)
-        click.echo(json.dumps(answer.to_json()) if as_json else format_answer(answer))
+        click.echo(json.dumps(answer.to_json()) if as_json else to_text(answer))
         return
     failed = 0
     with questions.open(encoding="utf-8") as fh:
@@ -118,14 +117,31 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path
     ctx.exit(1 if failed else 0)
 
 
-def format_answer(answer: Answer) -> str:
-    out = [answer.text, ""]
-    out.append("Closest sources:" if answer.refused else "Sources:")
-    for s in answer.sources:
-        out.append(f"[{s.n}] {s.title} ({s.locator})")
-        body = " ... ".join(s.quotes) if s.quotes else (s.text[:300] + ("..." if len(s.text) > 300 else ""))
-        out.append(textwrap.indent(textwrap.fill(f'"{" ".join(body.split())}"', 100), "    "))
-    return "\n".join(out)
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes the app.")
+@click.option("--port", default=7860, show_default=True, type=int)
+@click.option("--auth", envvar="HRTP_AUTH", help="USER:PASS turns on the login (env HRTP_AUTH).")
+@click.pass_context
+def chat(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
+    """Serve the chat app in the browser (ingest first; the store must not be empty).
+
+    Example: hrtp chat --port 7860
+    """
+    from chat.ui import launch
+
+    credentials = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise click.UsageError("--auth must look like USER:PASS")
+        credentials = (user, password)
+    kb = _kb(ctx)
+    if kb.store.count() == 0:
+        from kb.errors import EmptyStoreError
+
+        raise EmptyStoreError(kb.store.location)
+    click.echo(f"HRTP chat on http://{host}:{port} (Ctrl+C to stop)")
+    launch(kb, host=host, port=port, auth=credentials)
 
 
 @main.command()

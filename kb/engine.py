@@ -17,7 +17,7 @@ from kb.question import analyse, is_follow_up, last_turn, list_items, ordinal_of
 from kb.retrieve import Retriever
 from kb.settings import Settings
 from kb.store import FileRecord, Store
-from kb.types import Answer, IngestReport
+from kb.types import Answer, Chunk, IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,16 @@ class KnowledgeBase:
         if not items or abs(n) > len(items) or n == 0:
             return None
         return items[n - 1] if n > 0 else items[-1]
+
+    def context(self, chunk_id: str, chars: int = 1500) -> tuple[list[Chunk], Chunk | None, list[Chunk]]:
+        """The passages just before and after a chunk in its document, for reading a citation in context."""
+        (chunk,) = self.store.get_chunks([chunk_id]) or [None]
+        if chunk is None:
+            return [], None, []
+        near = self.store.chunks_between(chunk.doc_sha, chunk.start - chars, chunk.end + chars)
+        before = [c for c in near if c.end <= chunk.start]
+        after = [c for c in near if c.start >= chunk.end]
+        return before, chunk, after
 
     # ingesting ----------------------------------------------------------------------------------------
     def ingest(self, paths: list[Path], progress: bool | None = None) -> IngestReport:

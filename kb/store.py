@@ -106,6 +106,13 @@ class Store:
         by_id = {i: Chunk.from_record(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
         return [by_id[i] for i in ids if i in by_id]
 
+    def chunks_between(self, doc_sha: str, start: int, end: int) -> list[Chunk]:
+        """A document's chunks overlapping [start, end), in document order."""
+        got = self.chunks.get(where={"$and": [{"doc_sha": doc_sha}, {"end": {"$gt": start}}, {"start": {"$lt": end}}]},
+                              include=["documents", "metadatas"])
+        found = [Chunk.from_record(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return sorted(found, key=lambda c: c.start)
+
     def get_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}

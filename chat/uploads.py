@@ -1,0 +1,86 @@
+"""Uploaded files: size limit, type checked by content as well as extension, sanitised names inside the store.
+
+A saved upload never leaves `<store>/uploads/`, never overwrites another document (a name already taken by
+different content gets a numbered variant), and identical content reuses the file already there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.load import SUPPORTED, detect_encoding
+from kb.errors import LoadError
+
+MAX_UPLOAD_MB = 50
+
+
+@dataclass
+class Saved:
+    path: Path | None
+    name: str
+    error: str = ""
+
+
+def safe_name(name: str) -> str:
+    """A file name with no directory part, no leading dots, only letters, digits, space, dot, dash, underscore."""
+    base = unicodedata.normalize("NFKC", Path(name.replace("\\", "/")).name)
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    stem = re.sub(r"[^\w .-]+", "_", stem).strip(" ._") or "document"
+    ext = re.sub(r"[^A-Za-z0-9]+", "", ext).lower()
+    return f"{stem[:100]}.{ext}" if ext else stem[:100]
+
+
+def check_content(path: Path, ext: str) -> str:
+    """Why the bytes of `path` are not what its extension claims, or ""."""
+    with path.open("rb") as fh:
+        head = fh.read(64 * 1024)
+    if not head.strip():
+        return "the file is empty"
+    if ext == ".pdf":
+        return "" if head.lstrip().startswith(b"%PDF") else "not a PDF (the content does not start with %PDF)"
+    try:
+        detect_encoding(path, head)
+    except LoadError as exc:
+        return exc.reason
+    return ""
+
+
+def save_upload(src: Path, original_name: str, uploads: Path, max_mb: int = MAX_UPLOAD_MB) -> Saved:
+    name = safe_name(original_name)
+    ext = Path(name).suffix.lower()
+    if ext not in SUPPORTED:
+        return Saved(None, name, f"unsupported type {ext or '(none)'}; upload PDF, TXT, MD, HTML, VTT or SRT")
+    size = src.stat().st_size
+    if size > max_mb * 1024 * 1024:
+        return Saved(None, name, f"{size / 2**20:.1f} MB is over the {max_mb} MB upload limit")
+    problem = check_content(src, ext)
+    if problem:
+        return Saved(None, name, problem)
+    uploads.mkdir(parents=True, exist_ok=True)
+    digest = _sha(src)
+    target = uploads / name
+    n = 1
+    while target.exists():
+        if _sha(target) == digest:
+            return Saved(target, name)  # the same document again: nothing to overwrite
+        n += 1
+        target = uploads / f"{Path(name).stem}-{n}{ext}"
+    if target.resolve().parent != uploads.resolve():  # belt and braces: safe_name already has no directory
+        return Saved(None, name, "refused: the name points outside the upload folder")
+    shutil.copyfile(src, target)
+    return Saved(target, target.name)
+
+
+def _sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
