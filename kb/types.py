@@ -39,9 +39,9 @@ class Chunk:
         return f"chars {self.start}-{self.end}"
 
     def embed_text(self) -> str:
-        """What the encoder and BM25 see: title and section give a short passage its context."""
-        head = f"{self.title}. {self.section}." if self.section else f"{self.title}."
-        return f"{head}\n{self.text}"
+        """What the encoder and BM25 see: the section heading gives a short passage its context. (The document
+        title, shared by all of a document's chunks, made dense retrieval worse on the dev questions.)"""
+        return f"{self.section}.\n{self.text}" if self.section else self.text
 
     def to_metadata(self) -> dict[str, Any]:
         meta = {k: v for k, v in asdict(self).items() if k not in {"id", "text"} and v is not None}

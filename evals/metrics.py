@@ -1,0 +1,86 @@
+"""Deterministic metrics, pure functions: no judge model. A correct refusal scores as correct."""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+
+from kb.answer import split_claims
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_MARKERS = re.compile(r"\s*\[\d+\]")
+
+
+def norm(text: str) -> str:
+    """Lowercase, everything but letters and digits collapsed to single spaces."""
+    return _NON_ALNUM.sub(" ", text.lower()).strip()
+
+
+def relevant(passage: str, evidence: list[str]) -> bool:
+    p = norm(passage)
+    return any(norm(e) and norm(e) in p for e in evidence)
+
+
+def retrieval_scores(ranked: list[str], evidence: list[str], n_relevant: int, k: int = 5) -> dict[str, float]:
+    """hit@1/3/5, reciprocal rank and nDCG@k of a ranked list of passage texts (binary relevance)."""
+    rel = [relevant(t, evidence) for t in ranked[:k]]
+    first = next((i for i, r in enumerate(rel) if r), None)
+    dcg = sum(1 / math.log2(i + 2) for i, r in enumerate(rel) if r)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(max(n_relevant, 1), k)))
+    return {"hit@1": float(any(rel[:1])), "hit@3": float(any(rel[:3])), "hit@5": float(any(rel[:5])),
+            "mrr": 1 / (first + 1) if first is not None else 0.0, "ndcg@5": dcg / ideal}
+
+
+def fact_recall(answer: str, facts: list[list[str]]) -> float:
+    if not facts:
+        return 1.0
+    a = f" {norm(_MARKERS.sub('', answer))} "
+    return sum(any(f" {norm(s)} " in a for s in group) for group in facts) / len(facts)
+
+
+def missing_facts(answer: str, facts: list[list[str]]) -> list[str]:
+    a = f" {norm(_MARKERS.sub('', answer))} "
+    return [group[0] for group in facts if not any(f" {norm(s)} " in a for s in group)]
+
+
+def evidence_recall(cited_texts: list[str], evidence: list[str]) -> float:
+    if not evidence:
+        return 1.0
+    joined = " | ".join(norm(t) for t in cited_texts)
+    return sum(norm(e) in joined for e in evidence) / len(evidence)
+
+
+def citation_scores(answer: str, sources: dict[int, str]) -> tuple[float, float]:
+    """(citation precision, groundedness): the share of citations whose passage contains the sentence citing it,
+    and the share of answer sentences found in every passage they cite (uncited text counts as ungrounded)."""
+    claims = split_claims(answer)
+    uncited = _MARKERS.sub("", answer)
+    for c, _ in claims:
+        uncited = uncited.replace(c, "", 1)
+    uncited = norm(uncited)
+    pairs = [(norm(c) in norm(sources.get(n, "")), n) for c, ns in claims for n in ns]
+    grounded = [all(norm(c) in norm(sources.get(n, "")) for n in ns) for c, ns in claims]
+    precision = sum(ok for ok, _ in pairs) / len(pairs) if pairs else 0.0
+    total = len(grounded) + (1 if uncited else 0)
+    return precision, (sum(grounded) / total if total else 0.0)
+
+
+def words(answer: str) -> int:
+    return len(_MARKERS.sub("", answer).split())
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    xs = sorted(values)
+    i = min(len(xs) - 1, max(0, math.ceil(q / 100 * len(xs)) - 1))
+    return xs[i]
+
+
+def mean(values: list[float]) -> float:
+    return statistics.fmean(values) if values else 0.0
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
