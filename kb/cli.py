@@ -144,6 +144,37 @@ def chat(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
     launch(kb, host=host, port=port, auth=credentials)
 
 
+@main.command("eval")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A question set (JSONL, format in evals/README.md); default: the bundled test part.")
+@click.option("--json", "as_json", is_flag=True, help="Print {retrievers, answer, per_question} as JSON.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write report.json, report.md, chart.png.")
+@click.pass_context
+def eval_(ctx: click.Context, questions: Path | None, as_json: bool, out: Path | None) -> None:
+    """Score answers and retrievers (dense, bm25, hybrid) on a question set, through the same code as `ask`.
+
+    Example: hrtp eval --out reports/
+    """
+    from evals.report import table, write
+    from evals.run import TEST, QuestionFileError, load_questions, run
+
+    path = questions or TEST
+    try:
+        rows = load_questions(path)
+    except QuestionFileError as exc:
+        raise click.UsageError(str(exc)) from None
+    kb = _kb(ctx)
+    if kb.store.count() == 0:
+        from kb.errors import EmptyStoreError
+
+        raise EmptyStoreError(kb.store.location)
+    result = run(kb, rows)
+    if out:
+        for p in write(result, out, str(path)):
+            log.info("wrote %s", p)
+    click.echo(json.dumps(result) if as_json else table(result))
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context

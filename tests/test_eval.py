@@ -1,0 +1,73 @@
+"""Eval metrics (pure functions) and `hrtp eval` through the real entry point."""
+
+import json
+
+from click.testing import CliRunner
+
+from evals import metrics as m
+from kb.cli import main
+
+
+def test_relevance_ignores_case_punctuation_and_spacing():
+    assert m.relevant("In 2017, the California  Workforce-Development Board", ["california workforce development"])
+    assert not m.relevant("In 2017 the Board", ["2018"])
+
+
+def test_retrieval_scores_rank_the_first_relevant_passage():
+    s = m.retrieval_scores(["noise", "the end goal is X", "more noise"], ["end goal"], n_relevant=1)
+    assert s == {"hit@1": 0.0, "hit@3": 1.0, "hit@5": 1.0, "mrr": 0.5, "ndcg@5": s["ndcg@5"]}
+    assert 0.6 < s["ndcg@5"] < 0.64  # 1/log2(3)
+    assert m.retrieval_scores(["x"], ["y"], 1)["mrr"] == 0.0
+
+
+def test_fact_recall_accepts_any_wording_of_a_fact():
+    facts = [["14", "fourteen"], ["2000"], ["construction"]]
+    assert m.fact_recall("It highlighted fourteen partnerships in 2000. [1]", facts) == 2 / 3
+    assert m.missing_facts("It highlighted fourteen partnerships in 2000. [1]", facts) == ["construction"]
+    assert m.fact_recall("no", []) == 1.0
+    assert m.fact_recall("2000s", [["2000"]]) == 0.0  # whole words only
+
+
+def test_citation_precision_and_groundedness():
+    sources = {1: "Intermediary organizations convene workers and employers.", 2: "Unrelated text."}
+    good = "Intermediary organizations convene workers and employers. [1]"
+    assert m.citation_scores(good, sources) == (1.0, 1.0)
+    wrong_source = "Intermediary organizations convene workers and employers. [2]"
+    assert m.citation_scores(wrong_source, sources) == (0.0, 0.0)
+    invented = good + " HRTP grants are due in March."
+    assert m.citation_scores(invented, sources) == (1.0, 0.5)
+
+
+def test_percentiles_and_words():
+    assert m.percentile([5, 1, 3, 2, 4], 50) == 3 and m.percentile([1, 2, 3, 4, 100], 95) == 100
+    assert m.words("One two [1] three. [2]") == 3
+
+
+def test_hrtp_eval_json_and_reports(tmp_path):
+    store = str(tmp_path / "store")
+    runner = CliRunner()
+    assert runner.invoke(main, ["--store", store, "ingest"]).exit_code == 0
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "a", "kind": "factual", "question": "Who convenes a partnership?", "expect": "answer",
+         "facts": [["intermediary organizations"]], "evidence": ["Intermediary organizations convene"]},
+        {"id": "r", "kind": "refuse", "question": "What is the capital of France?", "expect": "refuse",
+         "facts": [], "evidence": []},
+    ]))
+    out = tmp_path / "report"
+    result = runner.invoke(main, ["--store", store, "eval", "--questions", str(qfile), "--json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"retrievers", "answer", "per_question"}
+    assert set(data["retrievers"]) == {"dense", "bm25", "hybrid"}
+    assert data["retrievers"]["hybrid"]["hit@1"] == 1.0 and data["answer"]["refusal_accuracy"] == 1.0
+    assert [q["ok"] for q in data["per_question"]] == [True, True]
+    assert {p.name for p in out.iterdir()} == {"report.json", "report.md", "chart.png"}
+    assert (out / "chart.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_bad_question_file_is_a_usage_error(tmp_path):
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text('{"question": "no expect"}\n')
+    result = CliRunner().invoke(main, ["--store", str(tmp_path / "s"), "eval", "--questions", str(qfile)])
+    assert result.exit_code == 2 and "q.jsonl:1" in result.output
