@@ -162,7 +162,7 @@ class Syncer:
                     changed = True
                 if ev.kind == "chunks":
                     batch.extend(ev.chunks)
-                    if len(batch) >= self.settings.embed_batch:
+                    if len(batch) >= self.settings.write_batch:
                         writes.put((batch, self._embed(batch), waiting))
                         batch, waiting = [], []
                     continue

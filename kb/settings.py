@@ -30,7 +30,9 @@ class Settings:
     )
     collection: str = field(default="hrtp_chunks", metadata={"help": "Chroma collection holding the chunks."})
     chunk_words: int = field(default=100, metadata={"env": "HRTP_CHUNK_WORDS", "help": "Soft maximum words per chunk."})
-    embed_batch: int = field(default=64, metadata={"help": "Chunks per encoder batch during ingest."})
+    embed_batch: int = field(default=16, metadata={"help": "Encoder batch size (the best measured here: BENCHMARKS.md)."})
+    write_batch: int = field(default=256, metadata={"help": "Chunks per encode call and Chroma write during ingest; "
+                             "large, so the encoder can sort them by length and pad little."})
     top_k: int = field(default=5, metadata={"env": "HRTP_TOP_K", "help": "Passages handed to the answerer."})
     candidate_k: int = field(default=20, metadata={"help": "Candidates each retriever returns before fusion."})
     rrf_k: int = field(default=60, metadata={"help": "Reciprocal-rank-fusion constant."})

@@ -1,0 +1,1 @@
+"""The performance benchmark: `python -m evals.bench` (see BENCHMARKS.md). Not a test; prints and writes JSON."""

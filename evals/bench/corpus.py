@@ -1,0 +1,71 @@
+"""A scale corpus from real text: the bundled HRTP documents, then Debian's own documentation in
+/usr/share/doc (plain-text README/copyright/.txt/.md files and gzipped changelogs and READMEs), cut into
+paragraphs of 60-95 words, ten to a file. Past the end of the source it repeats with the sentences of each
+paragraph rotated, so no two chunks are identical."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+from typing import Iterator
+
+from kb.settings import BUNDLED_CORPUS
+
+DOC = Path("/usr/share/doc")
+_TEXT = re.compile(r"(README|copyright|changelog|NEWS|\.txt|\.md)", re.I)
+
+
+def _sources() -> Iterator[str]:
+    for f in sorted(BUNDLED_CORPUS.glob("*.txt")):
+        yield f.read_text(encoding="utf-8")
+    for f in sorted(DOC.rglob("*")):
+        if not f.is_file() or f.is_symlink() or not _TEXT.search(f.name):
+            continue
+        try:
+            data = gzip.open(f).read() if f.suffix == ".gz" else f.read_bytes()
+            yield data.decode("utf-8")
+        except (OSError, UnicodeDecodeError, EOFError):
+            continue
+
+
+def paragraphs() -> Iterator[str]:
+    """Paragraphs of 60-95 words; short neighbours are joined, long ones cut."""
+    for text in _sources():
+        buf: list[str] = []
+        for para in re.split(r"\n\s*\n", text):
+            words = para.split()
+            if len(words) < 5 or sum(w.isalpha() for w in words) < len(words) * 0.6:
+                continue  # tables, signatures, code
+            buf += words
+            while len(buf) >= 60:
+                yield " ".join(buf[:95])
+                buf = buf[95:]
+
+
+def _rotate(p: str, k: int) -> str:
+    s = re.split(r"(?<=[.!?])\s+", p)
+    k %= max(len(s), 1)
+    return " ".join(s[k:] + s[:k]) + f" (variant {k})"
+
+
+def build(n: int, out: Path, per_file: int = 10) -> Path:
+    """`out` holds about `n` chunks' worth of paragraphs in n/per_file files (kept if already built)."""
+    done = out / ".complete"
+    if done.exists():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    source = list(_take(paragraphs(), n))
+    paras = [source[i % len(source)] if i < len(source) else _rotate(source[i % len(source)], i // len(source))
+             for i in range(n)]
+    for f in range(0, n, per_file):
+        (out / f"doc_{f // per_file:06d}.txt").write_text("\n\n".join(paras[f : f + per_file]), encoding="utf-8")
+    done.write_text(str(n))
+    return out
+
+
+def _take(it: Iterator[str], n: int) -> Iterator[str]:
+    for i, x in enumerate(it):
+        if i >= n:
+            return
+        yield x

@@ -1,0 +1,20 @@
+"""A tiny run of the benchmark: it runs end to end and writes the figures BENCHMARKS.md is made from.
+(Speed goals are never asserted here; the real run is `python -m evals.bench`.)"""
+
+import json
+
+from evals.bench.__main__ import main
+
+
+def test_benchmark_smoke_run_writes_its_figures(tmp_path):
+    out = tmp_path / "bench"
+    res = main(["--scales", "300", "--ingest-scale", "60", "--noop-scale", "60", "--rounds", "1",
+                "--out", str(out), "--skip", "cold,naive,server"])
+    saved = json.loads((out / "bench.json").read_text())
+    assert saved["machine"]["cores"] >= 1
+    assert saved["ingest"]["chunks"] > 0 and saved["ingest"]["encode_limit"][0]["chunks_per_s"] > 0
+    assert saved["noop"]["chunks_embedded"] == 0 and saved["noop"]["files"] == 6
+    for scale in ("bundled", "300"):
+        assert set(saved["latency"][scale]) >= {"embed", "dense", "bm25", "fusion", "answer", "total"}
+        assert saved["latency"][scale]["total"]["p50"] > 0
+    assert res == saved
