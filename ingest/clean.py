@@ -52,7 +52,8 @@ def clean(text: str) -> str:
     text = _join_split_acronyms(text)
     text = _BULLET.sub("• ", text)
     text = "\n".join(re.sub(r" {2,}", " ", line).strip() for line in text.split("\n"))
-    text = _ORPHAN_SOURCES.sub("", text.rstrip())
+    while (stripped := _ORPHAN_SOURCES.sub("", text.rstrip())) != text:  # "Sources:\nSources:" at the end
+        text = stripped
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
 
