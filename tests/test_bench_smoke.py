@@ -8,10 +8,11 @@ from evals.bench.__main__ import main
 
 def test_benchmark_smoke_run_writes_its_figures(tmp_path):
     out = tmp_path / "bench"
-    res = main(["--scales", "300", "--ingest-scale", "60", "--noop-scale", "60", "--rounds", "1",
+    res = main(["--scales", "300", "--ingest-scale", "60", "--ingest-pdfs", "1", "--noop-scale", "60", "--rounds", "1",
                 "--out", str(out), "--skip", "cold,naive,server"])
     saved = json.loads((out / "bench.json").read_text())
     assert saved["machine"]["cores"] >= 1
+    assert len(saved["ingest"]["pdfs"]) == 1  # a real Debian PDF manual goes through pypdf in the ingest run
     assert saved["ingest"]["chunks"] > 0 and saved["ingest"]["encode_limit"][0]["chunks_per_s"] > 0
     assert saved["noop"]["chunks_embedded"] == 0 and saved["noop"]["files"] == 6
     for scale in ("bundled", "300"):

@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(prog="python -m evals.bench", description=__doc__)
     ap.add_argument("--scales", default="1000,10000", help="chunk counts for latency and recall (add 100000)")
     ap.add_argument("--ingest-scale", type=int, default=1000, help="corpus size for the alternating ingest run")
+    ap.add_argument("--ingest-pdfs", type=int, default=5, help="real PDF manuals from /usr/share/doc added to it")
     ap.add_argument("--noop-scale", type=int, default=10000, help="corpus for no-op re-ingest (files = scale/10)")
     ap.add_argument("--rounds", type=int, default=2, help="alternations of pipeline vs raw encode")
     ap.add_argument("--out", type=Path, default=Path("bench-out"))
@@ -43,12 +44,14 @@ def main(argv: list[str] | None = None) -> dict:
         return corpus.build(n, out / f"corpus-{n}")
 
     if "ingest" not in skip:
-        log.info("ingest vs encode limit at %d chunks", args.ingest_scale)
-        res["ingest"] = measure.ingest_vs_limit(emb, folder(args.ingest_scale), work, args.rounds)
+        log.info("ingest vs encode limit: %d chunks of text and %d PDFs", args.ingest_scale, args.ingest_pdfs)
+        pdfs = corpus.pdfs(out / "pdfs", args.ingest_pdfs)
+        res["ingest"] = measure.ingest_vs_limit(emb, [folder(args.ingest_scale), pdfs], work, args.rounds)
+        res["ingest"]["pdfs"] = sorted(p.name for p in pdfs.iterdir())
     if "noop" not in skip:
         n = args.noop_scale
         log.info("full ingest and no-op re-ingest of %d files", n // 10)
-        full, _ = measure.ingest_once(emb, folder(n), measure.fresh_store(work, "noop"))
+        full, _ = measure.ingest_once(emb, [folder(n)], measure.fresh_store(work, "noop"))
         res["full_ingest"] = full
         res["noop"] = measure.noop_reingest(emb, folder(n), work / "noop", full["seconds"])
     bundled = KnowledgeBase(Settings(store_dir=measure.fresh_store(work, "bundled")), emb)

@@ -1,7 +1,10 @@
 """A scale corpus from real text: the bundled HRTP documents, then Debian's own documentation in
 /usr/share/doc (plain-text README/copyright/.txt/.md files and gzipped changelogs and READMEs), cut into
 paragraphs of 60-95 words, ten to a file. Past the end of the source it repeats with the sentences of each
-paragraph rotated, so no two chunks are identical."""
+paragraph rotated, so no two chunks are identical.
+
+`pdfs()` adds the real PDF manuals of /usr/share/doc (gzipped ones unpacked) to the ingest-throughput run, so
+that pypdf's extraction is part of what the pipeline must hide behind the encoder."""
 
 from __future__ import annotations
 
@@ -61,6 +64,27 @@ def build(n: int, out: Path, per_file: int = 10) -> Path:
     for f in range(0, n, per_file):
         (out / f"doc_{f // per_file:06d}.txt").write_text("\n\n".join(paras[f : f + per_file]), encoding="utf-8")
     done.write_text(str(n))
+    return out
+
+
+def pdfs(out: Path, count: int) -> Path:
+    """`out` holds the `count` shortest PDF manuals of /usr/share/doc (gzipped ones unpacked)."""
+    import io
+    import shutil
+
+    import pypdf
+
+    found: list[tuple[int, str, bytes]] = []
+    for f in sorted(DOC.rglob("*.pdf")) + sorted(DOC.rglob("*.pdf.gz")):
+        try:
+            data = gzip.open(f).read() if f.suffix == ".gz" else f.read_bytes()
+            found.append((len(pypdf.PdfReader(io.BytesIO(data)).pages), f.name.removesuffix(".gz"), data))
+        except Exception:  # noqa: BLE001 - a damaged system PDF is simply not used
+            continue
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for _, name, data in sorted(found)[:count]:
+        (out / name).write_bytes(data)
     return out
 
 

@@ -46,20 +46,20 @@ def encode_limit(emb: Embedder, texts: list[str]) -> dict:
     return {"batch_size": best, "seconds": round(secs, 2), "chunks_per_s": round(len(texts) / secs, 1)}
 
 
-def ingest_once(emb, folder: Path, store: Path) -> tuple[dict, KnowledgeBase]:
+def ingest_once(emb, folders: list[Path], store: Path) -> tuple[dict, KnowledgeBase]:
     kb = KnowledgeBase(Settings(store_dir=store), emb)
     t = time.perf_counter()
-    report = kb.ingest([folder], progress=False)
+    report = kb.ingest(folders, progress=False)
     secs = time.perf_counter() - t
     return {"seconds": round(secs, 2), "chunks": report.chunks_total,
             "chunks_per_s": round(report.chunks_total / secs, 1)}, kb
 
 
-def ingest_vs_limit(emb: Embedder, folder: Path, work: Path, rounds: int) -> dict:
+def ingest_vs_limit(emb: Embedder, folders: list[Path], work: Path, rounds: int) -> dict:
     """End-to-end ingest against raw encode of the same chunk texts, alternating, in one run."""
     runs, limits, texts = [], [], None
     for r in range(rounds):
-        res, kb = ingest_once(emb, folder, fresh_store(work, f"ingest{r}"))
+        res, kb = ingest_once(emb, folders, fresh_store(work, f"ingest{r}"))
         runs.append(res)
         if texts is None:
             texts = [c.embed_text() for c, _ in kb.store.iter_chunks()]
