@@ -126,6 +126,15 @@ class Answerer:
                 continue
             picked.append(c)
             words += n
+        # A list item is one unit: "• Community Focused - <definition>. <what it means in practice>." keeps
+        # its later sentences when its first one answers.
+        for c in list(picked):
+            if c.text.startswith("•"):
+                for rest in self._whole_item(c, cands, passages)[1:]:
+                    n = len(rest.text.split())
+                    if rest not in picked and words + n <= self.settings.max_answer_words:
+                        picked.append(rest)
+                        words += n
         return sorted(picked, key=lambda c: (passages[c.p].rank, c.start))
 
     def _list_at(self, best: Candidate, cands: list[Candidate], passages: list[Passage]) -> list[Candidate]:

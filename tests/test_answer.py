@@ -45,6 +45,16 @@ def test_factual_questions_are_answered_briefly_and_grounded(corpus_kb, question
     assert_every_claim_is_in_its_source(answer)
 
 
+def test_a_definition_from_a_list_item_keeps_the_whole_item(corpus_kb):
+    # The WED item is "Community Focused - <the problem>. <what partnerships should do>."; its first sentence
+    # alone never says what the principle asks for.
+    answer = corpus_kb.ask("What does WED mean by community focused?")
+    assert not answer.refused, answer.text
+    assert "Neither economic growth by itself" in answer.text
+    assert "pipelines for community members into quality jobs" in answer.text
+    assert_every_claim_is_in_its_source(answer)
+
+
 @pytest.mark.parametrize("question", [
     "What is the capital of France?",
     "How much funding does each HRTP receive?",
