@@ -2,7 +2,6 @@
 
 import json
 import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -179,23 +178,13 @@ def test_the_app_listens_on_loopback_only(served):
     assert mine == ["0100007F:%04X" % port]  # 127.0.0.1 only
 
 
-def test_concurrent_clients_get_answers_without_errors(served):
-    errors, answers = [], []
+def test_twenty_concurrent_clients_asking_25_questions_each_get_no_errors(served):
+    # The load test of BENCHMARKS.md (python -m evals.load_chat), bounded: it stops by itself.
+    from evals.load_chat import load
 
-    def client_run():
-        try:
-            c = Client(served[0], verbose=False)
-            for q in ["Who convenes a partnership?", "What do employers gain from HRTPs?", "What is the capital of France?"]:
-                answers.append(c.predict(q, api_name="/chat"))
-        except Exception as exc:  # counted, not raised: the assertion says how many failed
-            errors.append(exc)
-
-    threads = [threading.Thread(target=client_run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not errors and len(answers) == 12
+    result = load(served[0], clients=20, per_client=25)
+    assert result["requests"] == 500
+    assert result["errors"] == 0, result["error_samples"]
 
 
 def test_with_auth_unauthenticated_calls_are_refused(corpus_kb):
