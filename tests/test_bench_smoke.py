@@ -8,7 +8,7 @@ from evals.bench.__main__ import main
 
 def test_benchmark_smoke_run_writes_its_figures(tmp_path):
     out = tmp_path / "bench"
-    res = main(["--scales", "300", "--ingest-scale", "60", "--ingest-pdfs", "1", "--noop-scale", "60", "--rounds", "1",
+    res = main(["--scales", "300", "--ingest-scale", "60", "--ingest-pdfs", "1", "--recall-from", "300", "--ef-sweep", "50", "--noop-scale", "60", "--rounds", "1",
                 "--out", str(out), "--skip", "cold,naive,server"])
     saved = json.loads((out / "bench.json").read_text())
     assert saved["machine"]["cores"] >= 1
@@ -18,4 +18,7 @@ def test_benchmark_smoke_run_writes_its_figures(tmp_path):
     for scale in ("bundled", "300"):
         assert set(saved["latency"][scale]) >= {"embed", "dense", "bm25", "fusion", "answer", "total"}
         assert saved["latency"][scale]["total"]["p50"] > 0
+    recall = saved["recall"]["300"]
+    assert 0.9 <= recall["recall@5"] <= 1 and recall["chunks"] > 300
+    assert 0.9 <= recall["sweep"]["50"]["recall@5"] <= 1  # ef_search 50, probed in a fresh process
     assert res == saved

@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--ingest-pdfs", type=int, default=5, help="real PDF manuals from /usr/share/doc added to it")
     ap.add_argument("--noop-scale", type=int, default=10000, help="corpus for no-op re-ingest (files = scale/10)")
     ap.add_argument("--rounds", type=int, default=2, help="alternations of pipeline vs raw encode")
+    ap.add_argument("--recall-from", type=int, default=10000, help="smallest scale whose HNSW recall is measured")
+    ap.add_argument("--ef-sweep", default="100,200,400,800", help="HNSW ef_search values probed for recall")
     ap.add_argument("--out", type=Path, default=Path("bench-out"))
     ap.add_argument("--skip", default="", help="comma list of: ingest,noop,latency,recall,cold,naive,server")
     args = ap.parse_args(argv)
@@ -65,9 +67,10 @@ def main(argv: list[str] | None = None) -> dict:
         res.setdefault("peak_rss_mb_after_build", {})[str(n)] = _peak_rss_mb()
         if "latency" not in skip:
             res["latency"][str(n)] = measure.latency(kb, questions) | {"chunks": kb.store.count()}
-        if "recall" not in skip and n >= 10000:
+        if "recall" not in skip and n >= args.recall_from:
             probes = [q["question"] for q in questions] + [c.text for c, _ in list(kb.store.iter_chunks())[:: max(1, n // 130)]]
-            res.setdefault("recall", {})[str(n)] = measure.hnsw_recall(kb, probes)
+            sweep = tuple(int(e) for e in args.ef_sweep.split(",") if e)
+            res.setdefault("recall", {})[str(n)] = measure.hnsw_recall(kb, probes, sweep=sweep)
     if "cold" not in skip:
         res["cold_start"] = measure.cold_start(work / "bundled")
     if "naive" not in skip:

@@ -16,6 +16,7 @@ from typing import Iterator
 from kb.settings import BUNDLED_CORPUS
 
 DOC = Path("/usr/share/doc")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TEXT = re.compile(r"(README|copyright|changelog|NEWS|\.txt|\.md)", re.I)
 
 
@@ -33,17 +34,23 @@ def _sources() -> Iterator[str]:
 
 
 def paragraphs() -> Iterator[str]:
-    """Paragraphs of 60-95 words; short neighbours are joined, long ones cut."""
+    """Distinct paragraphs of 60-95 words; short neighbours are joined, long ones cut. Repeats (the same
+    licence text in many packages' copyright files) are skipped: ingest would index them once, and the
+    corpus would fall short of its chunk count."""
+    seen: set[str] = set()
     for text in _sources():
         buf: list[str] = []
         for para in re.split(r"\n\s*\n", text):
             words = para.split()
-            if len(words) < 5 or sum(w.isalpha() for w in words) < len(words) * 0.6:
-                continue  # tables, signatures, code
+            if len(words) < 5 or sum(w.isalpha() for w in words) < len(words) * 0.6 or _CONTROL.search(para):
+                continue  # tables, signatures, code; man-page text with terminal escapes
             buf += words
             while len(buf) >= 60:
-                yield " ".join(buf[:95])
+                para_text = " ".join(buf[:95])
                 buf = buf[95:]
+                if para_text not in seen:
+                    seen.add(para_text)
+                    yield para_text
 
 
 def _rotate(p: str, k: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import socket
@@ -92,26 +93,77 @@ def latency(kb: KnowledgeBase, questions: list[dict], rounds: int = 2) -> dict:
     return {s: {"p50": round(percentile(v, 50), 2), "p95": round(percentile(v, 95), 2)} for s, v in stages.items()}
 
 
-def hnsw_recall(kb: KnowledgeBase, queries: list[str], k: int = 5) -> dict:
+def hnsw_recall(kb: KnowledgeBase, queries: list[str], k: int = 5, sweep: tuple[int, ...] = ()) -> dict:
+    """Chroma's HNSW top-k against exact search over the stored vectors, at the store's ef_search and, for
+    each value in `sweep`, at that ef_search (probed in a fresh process: Chroma applies a modified ef_search
+    only when it reopens the index)."""
     ids, vecs = [], []
     for chunk, v in kb.store.iter_chunks(include_vectors=True):
         ids.append(chunk.id)
         vecs.append(v)
     matrix = np.asarray(vecs, dtype=np.float32)
+    qvecs = np.stack([kb.embedder.embed_query(q) for q in queries])
+    sims = qvecs @ matrix.T
+    exact = np.argsort(-sims, axis=1)[:, :k]
     index = {cid: i for i, cid in enumerate(ids)}
-    hits, strict = [], []
-    for q in queries:
-        qv = kb.embedder.embed_query(q)
-        sims = matrix @ qv
-        order = np.argsort(-sims)[:k]
-        kth = sims[order[-1]]
-        approx = [c.id for c, _ in kb.store.query(qv, k)]
-        strict.append(len({ids[i] for i in order} & set(approx)) / k)
-        # Ties: the corpus repeats licence paragraphs, so several chunks share one vector and "the" exact
-        # top-5 is arbitrary among them. A result as similar as the exact 5th best is a correct one.
-        hits.append(sum(sims[index[a]] >= kth - 1e-5 for a in approx) / k)
-    return {"queries": len(queries), "chunks": len(ids), "recall@5": round(float(np.mean(hits)), 4),
-            "recall@5_ids": round(float(np.mean(strict)), 4)}
+
+    def score(approx: list[list[str]]) -> dict:
+        hits, strict = [], []
+        for row, got in enumerate(approx):
+            kth = sims[row, exact[row, -1]]
+            strict.append(len({ids[i] for i in exact[row]} & set(got)) / k)
+            # Ties: several chunks can share (nearly) one vector, and "the" exact top-k is then arbitrary
+            # among them. A result as similar as the exact k-th best is a correct one.
+            hits.append(sum(sims[row, index[a]] >= kth - 1e-5 for a in got) / k)
+        return {"recall@5": round(float(np.mean(hits)), 4), "recall@5_ids": round(float(np.mean(strict)), 4)}
+
+    out = {"queries": len(queries), "chunks": len(ids), "ef_search": kb.settings.hnsw_ef,
+           "max_neighbors": kb.settings.hnsw_m,
+           **score([[c.id for c, _ in kb.store.query(qv, k)] for qv in qvecs])}
+    if sweep and not kb.settings.chroma_url:
+        out["sweep"] = {}
+        for ef in sweep:
+            _set_ef_search(kb, ef)
+            approx, ms = _probe_fresh(str(kb.settings.chroma_dir), kb.settings.collection, qvecs, k)
+            out["sweep"][str(ef)] = score(approx) | {"dense_p50_ms": round(percentile(ms, 50), 2),
+                                                     "dense_p95_ms": round(percentile(ms, 95), 2)}
+        _set_ef_search(kb, kb.settings.hnsw_ef)
+    return out
+
+
+def _set_ef_search(kb: KnowledgeBase, ef: int) -> None:
+    import warnings
+
+    with warnings.catch_warnings():  # Chroma warns that a collection without an embedding function is "legacy"
+        warnings.simplefilter("ignore", DeprecationWarning)
+        kb.store.chunks.modify(configuration={"hnsw": {"ef_search": ef}})
+
+
+_PROBE = """
+import json, sys, time
+import chromadb, numpy as np
+from chromadb.config import Settings
+path, name, vec_file, k = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+col = chromadb.PersistentClient(path=path, settings=Settings(anonymized_telemetry=False)).get_collection(name)
+qvecs = np.load(vec_file)
+col.query(query_embeddings=[qvecs[0]], n_results=k)  # load the index
+ids, ms = [], []
+for q in qvecs:
+    t = time.perf_counter()
+    ids.append(col.query(query_embeddings=[q], n_results=k, include=[])["ids"][0])
+    ms.append((time.perf_counter() - t) * 1000)
+print(json.dumps({"ids": ids, "ms": ms}))
+"""
+
+
+def _probe_fresh(chroma_dir: str, collection: str, qvecs: np.ndarray, k: int) -> tuple[list[list[str]], list[float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        vec_file = str(Path(tmp) / "q.npy")
+        np.save(vec_file, qvecs)
+        done = subprocess.run([sys.executable, "-c", _PROBE, chroma_dir, collection, vec_file, str(k)],
+                              capture_output=True, text=True, check=True)
+    res = json.loads(done.stdout.strip().splitlines()[-1])
+    return res["ids"], res["ms"]
 
 
 def _vmhwm_mb(pid: int) -> float:
