@@ -6,7 +6,7 @@ import json
 from evals.bench.__main__ import main
 
 
-def test_benchmark_smoke_run_writes_its_figures(tmp_path):
+def test_benchmark_smoke_run_writes_its_figures(tmp_path, capsys):
     out = tmp_path / "bench"
     res = main(["--scales", "300", "--ingest-scale", "60", "--ingest-pdfs", "1", "--recall-from", "300", "--ef-sweep", "50", "--noop-scale", "60", "--rounds", "1",
                 "--out", str(out), "--skip", "cold,naive,server"])
@@ -22,3 +22,7 @@ def test_benchmark_smoke_run_writes_its_figures(tmp_path):
     assert 0.9 <= recall["recall@5"] <= 1 and recall["chunks"] > 300
     assert 0.9 <= recall["sweep"]["50"]["recall@5"] <= 1  # ef_search 50, probed in a fresh process
     assert res == saved
+    printed = capsys.readouterr().out  # the table a person reads
+    for heading in ("Ingest throughput", "No-op re-ingest", "Warm answer latency", "HNSW recall@5"):
+        assert f"### {heading}" in printed
+    assert "| 300 |" in printed

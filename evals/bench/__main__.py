@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from evals import run as evalrun
-from evals.bench import corpus, measure, naive
+from evals.bench import corpus, measure, naive, table
 from evals.bench.cache import CachedEmbedder
 from kb.embedding import get_embedder
 from kb.engine import KnowledgeBase
@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> dict:
         res["server"] = _server_latency(cached, folder(1000), work, questions)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(res, indent=2))
-    print(json.dumps(res, indent=2))
+    print(table.render(res))
+    print(f"\n(all figures: {out / 'bench.json'})")
     shutil.rmtree(work, ignore_errors=True)
     return res
 
