@@ -19,6 +19,11 @@ _TRANSLATE = str.maketrans({
     "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "", "\ufeff": "", "\u00ad": "",
     "\t": " ",
 })
+# str.splitlines() breaks lines at all of these; the steps below only know "\n".
+_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# Every other character str.strip() would remove becomes a plain space, so stripping a line never uncovers
+# a new line end (which made `clean` not idempotent on "0\n\x85a").
+_ODD_SPACE = re.compile(r"[^\S \n]")
 _BULLET = re.compile(r"^[ \t]*(?:[•◦▪▫■□●○‣⁃∙·]|[-*+](?=\s))[ \t]*", re.M)
 _FOOTNOTE_DEF = re.compile(r"^\s*\[\^?\w+\^?\]:.*$", re.M)
 _FOOTNOTE_REF = re.compile(r"\[\^\w+\^?\]")
@@ -37,9 +42,25 @@ _SPLIT_ACRONYM = re.compile(r"\b([A-Z]) ([A-Z]{2,5})\b")
 
 
 def clean(text: str) -> str:
+    """Repeat the rewrite until nothing changes. One pass can expose debris for another rule (unwrapping
+    `[[Watch](https://x)]:` leaves a footnote definition; dropping `[^1^]` from `[a[^1^]](url)` makes a link),
+    so idempotence comes from the fixpoint, not from ordering the rules. Every rule shortens or normalises
+    the text, so a second pass almost always confirms the first."""
+    for _ in range(_MAX_PASSES):
+        cleaned = _clean_once(text)
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
+
+
+_MAX_PASSES = 8
+
+
+def _clean_once(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _spaced_dashes(text).translate(_TRANSLATE)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _ODD_SPACE.sub(" ", _LINE_BREAKS.sub("\n", text))
     text = _SOURCES_HEADER.sub("", text)
     text = _FOOTNOTE_DEF.sub("", text)
     text = _PLACEHOLDER_SOURCE.sub("", text)
