@@ -99,6 +99,9 @@ class _Writer(threading.Thread):
                     self.report.chunks_embedded += len(chunks)
                 self.syncer._finish(waiting, self.registry, self.report, self.bar)
                 self.bar.set_postfix(chunks=self.report.chunks_embedded, refresh=False)
+                if chunks:  # what a killed run leaves behind: everything up to the last of these lines
+                    log.debug("wrote %d chunks; %d files registered", len(chunks),
+                              self.report.files_added + self.report.files_updated)
             except BaseException as exc:  # re-raised by the main thread after join
                 self.error = exc
 

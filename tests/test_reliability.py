@@ -4,6 +4,7 @@ answerable, nothing indexed is lost, no traceback reaches the user."""
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -199,30 +200,50 @@ def _kill_corpus(root: Path, n: int = 40) -> Path:
     return d
 
 
+def _kill_when(store: Path, folder: Path, marker: str, delay: float, log: Path) -> str:
+    """Run `hrtp -vv ingest`, SIGKILL it `delay` s after `marker` shows in its log; return the log. Anchored on
+    progress, not on time since launch: a cold start alone takes seconds, and a kill then tests nothing."""
+    with log.open("w") as err:
+        proc = subprocess.Popen([HRTP, "-vv", "--store", str(store), "ingest", str(folder)],
+                                stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.monotonic() + 300
+    while marker not in log.read_text(errors="replace") and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, f"ingest ended before {marker!r}:\n{log.read_text(errors='replace')[-2000:]}"
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return log.read_text(errors="replace")
+
+
 def test_killed_ingests_resume_to_the_same_store_as_a_clean_one(tmp_path, embedder):
-    folder = _kill_corpus(tmp_path)
+    folder = _kill_corpus(tmp_path, n=100)  # about 400 chunks: two write batches, so a kill can fall between
     clean_kb = KnowledgeBase(Settings(store_dir=tmp_path / "clean"), embedder)
     clean_kb.ingest([folder], progress=False)
     expected = {c.id for c, _ in clean_kb.store.iter_chunks()}
+    assert len(expected) > clean_kb.settings.write_batch
 
     store = tmp_path / "killed"
     rng = random.Random(7)
-    for _ in range(3):
-        proc = subprocess.Popen([HRTP, "--store", str(store), "ingest", str(folder)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(4.0, 9.0))  # the model loads in a few seconds; kill during embedding and writing
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    # 1: while the model loads or the first batch encodes, before anything is written
+    _kill_when(store, folder, "loading embedding model", rng.uniform(0.5, 2.0), tmp_path / "kill1.log")
+    # 2: just after a batch is written and its files registered, while the next one encodes or writes
+    log2 = _kill_when(store, folder, " files registered", rng.uniform(0.0, 0.5), tmp_path / "kill2.log")
+    assert re.search(r"wrote \d+ chunks; [1-9]\d* files registered", log2)
+    # 3: at a random point of the resumed run (it may also finish first)
+    _kill_when(store, folder, "loading embedding model", rng.uniform(0.5, 4.0), tmp_path / "kill3.log")
+
     final = subprocess.run([HRTP, "--store", str(store), "ingest", "--json", str(folder)],
                            capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stderr
+    assert json.loads(final.stdout)["chunks_embedded"] < len(expected)  # what the killed runs wrote was kept
     kb = KnowledgeBase(Settings(store_dir=store), embedder)
     got = [c.id for c, _ in kb.store.iter_chunks()]
     assert len(got) == len(set(got)) == len(expected)
     assert set(got) == expected
     kb.bm25.ensure_current()
     assert set(kb.bm25._ids) == expected
-    assert len(kb.documents()) == 40
+    assert len(kb.documents()) == 100
 
 
 @pytest.mark.parametrize("text,flagged", [
