@@ -39,6 +39,7 @@ _ORPHAN_SOURCES = re.compile(r"^[ \t]*(?:Sources?|References?|Footnotes?):?[ \t]
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(?=[a-z])")
 _SOFT_WRAP = re.compile(r"(?<=[^\s.!?:;])[ \t]*\n(?=[ \t]*[a-z(])")  # a PDF line break inside a sentence
 _SPLIT_ACRONYM = re.compile(r"\b([A-Z]) ([A-Z]{2,5})\b")
+_MAX_PASSES = 8  # a fixpoint is normally reached in two passes
 
 
 def clean(text: str) -> str:
@@ -52,9 +53,6 @@ def clean(text: str) -> str:
             break
         text = cleaned
     return text
-
-
-_MAX_PASSES = 8
 
 
 def _clean_once(text: str) -> str:

@@ -209,7 +209,8 @@ def _kill_when(store: Path, folder: Path, marker: str, delay: float, log: Path) 
     deadline = time.monotonic() + 300
     while marker not in log.read_text(errors="replace") and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert proc.poll() is None, f"ingest ended before {marker!r}:\n{log.read_text(errors='replace')[-2000:]}"
+    seen = log.read_text(errors="replace")
+    assert marker in seen and proc.poll() is None, f"no {marker!r} while ingest ran:\n{seen[-2000:]}"
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.bench.table import STAGES
 from evals.metrics import percentile
 from kb.embedding import Embedder
 from kb.engine import KnowledgeBase
@@ -22,7 +23,6 @@ from kb.settings import Settings
 
 log = logging.getLogger(__name__)
 HRTP = str(Path(sys.executable).parent / "hrtp")
-STAGES = ("embed", "dense", "bm25", "fusion", "answer", "total")
 
 
 def fresh_store(root: Path, name: str) -> Path:

@@ -7,7 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-STAGES = ("embed", "dense", "bm25", "fusion", "answer", "total")
+STAGES = ("embed", "dense", "bm25", "fusion", "answer", "total")  # the stages of Answer.timings, in order
+
+
+def _pair(d: dict) -> str:
+    return f"{d['p50']} / {d['p95']}"
 
 
 def _table(head: list[str], rows: list[list]) -> str:
@@ -33,10 +37,10 @@ def render(res: dict) -> str:
     if "latency" in res:
         scales = list(res["latency"])
         rows = [[s, res["latency"][s].get("chunks", "bundled")] +
-                [f"{res['latency'][s][st]['p50']} / {res['latency'][s][st]['p95']}" for st in STAGES] for s in scales]
+                [_pair(res["latency"][s][st]) for st in STAGES] for s in scales]
         if "server" in res:
             srv = res["server"]
-            rows.append(["server (loopback)", srv["chunks"]] + [f"{srv[st]['p50']} / {srv[st]['p95']}" for st in STAGES])
+            rows.append(["server (loopback)", srv["chunks"]] + [_pair(srv[st]) for st in STAGES])
         out += ["\n### Warm answer latency, ms (p50 / p95)", _table(["scale", "chunks", *STAGES], rows)]
     if "recall" in res:
         rows = []
@@ -63,9 +67,9 @@ def render(res: dict) -> str:
         out += [f"\n### Naive llama-index peer vs ours ({res['naive']['corpus']})", _table(
             ["", "chunks", "ingest chunks/s", "latency p50 / p95 ms", *keys],
             [["naive (SentenceSplitter 1024/200, top-2 dense)", nv["chunks"], nv["chunks_per_s"],
-              f"{nv['latency_ms']['p50']} / {nv['latency_ms']['p95']}", *(nv["retrieval"][k] for k in keys)],
+              _pair(nv["latency_ms"]), *(nv["retrieval"][k] for k in keys)],
              ["ours (hybrid, full answer)", ours["chunks"], ours["chunks_per_s"],
-              f"{ours['latency_ms']['p50']} / {ours['latency_ms']['p95']}", *(ours["retrieval"][k] for k in keys)]])]
+              _pair(ours["latency_ms"]), *(ours["retrieval"][k] for k in keys)]])]
     return "\n".join(out)
 
 
