@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from ingest.load import Segment
 from kb.text import sentence_spans
+from kb.units import heading_level, heading_text, is_item, is_key_value
 from kb.types import Chunk
 
 SEP = "\n\n"
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
 
 
 @dataclass
@@ -45,35 +45,19 @@ def join_segments(segments: list[Segment]) -> tuple[str, list[tuple[int, int, Se
 
 
 def blocks_of(text: str, headings: bool = True) -> list[Block]:
-    """Every non-empty line is a block: cleaning already unwrapped the line breaks inside sentences."""
+    """Every non-empty line is a block: cleaning already unwrapped the line breaks inside sentences. List
+    items, numbered items and runs of `Label: value` lines are all "bullet" blocks: a list stays together."""
     out: list[Block] = []
     pos = 0
     lines = text.split("\n")
     for i, line in enumerate(lines):
         stripped = line.strip()
         if stripped:
-            level = _heading_level(stripped, lines, i) if headings else 0
-            kind = "bullet" if stripped.startswith("• ") else "heading" if level else "para"
+            level = heading_level(lines, i) if headings else 0
+            kind = "heading" if level else "bullet" if is_item(stripped) or is_key_value(stripped) else "para"
             out.append(Block(pos, pos + len(line), kind, level, len(stripped.split())))
         pos += len(line) + 1
     return out
-
-
-def _heading_level(line: str, lines: list[str], i: int) -> int:
-    m = _MD_HEADING.match(line)
-    if m:
-        return len(m.group(1))
-    n_words = len(line.split())
-    if n_words > 12 or line[-1] in ".,;:!" or line.startswith("•"):
-        return 0
-    letters = [c for c in line if c.isalpha()]
-    if len(letters) >= 3 and all(c.isupper() for c in letters):
-        return 1
-    alone = (i == 0 or not lines[i - 1].strip()) and (i + 1 < len(lines) and not lines[i + 1].strip())
-    has_body = any(ln.strip() for ln in lines[i + 1 :])
-    if alone and has_body and line[0].isupper() and n_words <= 10:
-        return 2
-    return 0
 
 
 def chunk_text(text: str, max_words: int, headings: bool = True,
@@ -95,7 +79,7 @@ def chunk_text(text: str, max_words: int, headings: bool = True,
         if b.kind == "heading":
             if not (cur and all(x.kind == "heading" for x in cur)):
                 flush()
-            title = _MD_HEADING.sub(r"\2", text[b.start : b.end].strip())
+            title = heading_text(text[b.start : b.end])
             stack[:] = [(lvl, t) for lvl, t in stack if lvl < b.level] + [(b.level, title)]
             cur_section = " > ".join(t for _, t in stack)
             cur.append(b)
@@ -136,14 +120,13 @@ class Chunker:
     """Chunks a document one segment at a time (a page, a transcript turn, a block of a long text file), so
     a document never has to be in memory whole. Offsets are in the text `join_segments` would build."""
 
-    def __init__(self, *, doc_sha: str, path: str, title: str, publisher: str = "", kind: str = "",
+    def __init__(self, *, doc_sha: str, path: str, title: str, publisher: str = "", kind: str = "", url: str = "",
                  max_words: int = 160, headings: bool = True) -> None:
-        self.meta = dict(doc_sha=doc_sha, path=path, title=title, publisher=publisher, kind=kind)
+        self.meta = dict(doc_sha=doc_sha, path=path, title=title, publisher=publisher, kind=kind, url=url)
         self.max_words, self.headings = max_words, headings
         self.offset = 0
         self.stack: list[tuple[int, str]] = []
         self.started = False
-        self.flag = ""  # set once the document turns out to hold instructions; marks the chunks after it
 
     def feed(self, seg: Segment) -> list[Chunk]:
         if not seg.text:
@@ -159,7 +142,7 @@ class Chunker:
             start, end = base + start, base + end
             cid = hashlib.sha256(f"{self.meta['doc_sha']}:{start}:{body}".encode()).hexdigest()[:32]
             out.append(Chunk(id=cid, text=body, section=section, start=start, end=end, page=seg.page,
-                             timestamp=seg.timestamp, speaker=seg.speaker, flag=self.flag, **self.meta))
+                             timestamp=seg.timestamp, speaker=seg.speaker, **self.meta))
         return out
 
 

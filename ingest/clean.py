@@ -24,7 +24,7 @@ _LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 # Every other character str.strip() would remove becomes a plain space, so stripping a line never uncovers
 # a new line end (which made `clean` not idempotent on "0\n\x85a").
 _ODD_SPACE = re.compile(r"[^\S \n]")
-_BULLET = re.compile(r"^[ \t]*(?:[•◦▪▫■□●○‣⁃∙·]|[-*+](?=\s))[ \t]*", re.M)
+_BULLET = re.compile(r"^[ \t]*(?:[•◦▪▫■□●○‣⁃∙·\x7f]|[-*+](?=\s))[ \t]*", re.M)
 _FOOTNOTE_DEF = re.compile(r"^\s*\[\^?\w+\^?\]:.*$", re.M)
 _FOOTNOTE_REF = re.compile(r"\[\^\w+\^?\]")
 _PLACEHOLDER_SOURCE = re.compile(r"^\s*Source \d+ Title\b.*$", re.M)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from ingest.pdf import document_text, page_lines
+from ingest.structure import lift_metadata, markdown_text, table_rows, unwrap
 from kb.errors import LoadError
 
 log = logging.getLogger(__name__)
@@ -61,11 +63,11 @@ def load(path: Path, max_mb: int = 200) -> Loaded:
         return load_html(text)
     if ext in (".vtt", ".srt"):
         return load_transcript(path, text)
-    title = ""
-    m = re.search(r"^#\s+(.+)$", text, re.M) if ext in (".md", ".markdown") else None
-    if m:
-        title = m.group(1).strip()
-    return Loaded([Segment(text)], title=title)
+    meta, text = lift_metadata(text)
+    text = markdown_text(unwrap(text))
+    m = re.search(r"^#\s+(.+)$", text, re.M)
+    title = meta.get("title") or (m.group(1).strip() if m and ext in (".md", ".markdown") else "")
+    return Loaded([Segment(text)], title=title, meta=meta)
 
 
 def _size(path: Path) -> int:
@@ -176,7 +178,8 @@ def load_pdf(path: Path, data: bytes) -> Loaded:
                 ok = 0
             if not ok:
                 raise LoadError(str(path), "the PDF is encrypted (password protected); save an unprotected copy and ingest that")
-        pages = [Segment(page.extract_text() or "", page=i + 1) for i, page in enumerate(reader.pages)]
+        texts = document_text([page_lines(page) for page in reader.pages])
+        pages = [Segment(text, page=i + 1) for i, text in enumerate(texts)]
         title = str((reader.metadata or {}).get("/Title") or "").strip()
         title = "" if title.lower() in {"untitled", "anonymous", "microsoft word"} else title
     except LoadError:
@@ -189,56 +192,127 @@ def load_pdf(path: Path, data: bytes) -> Loaded:
 
 
 # HTML -------------------------------------------------------------------------------------------------------
-_SKIP = {"script", "style", "noscript", "template", "svg", "head", "nav", "footer", "iframe", "form", "button"}
-_BLOCK = {"p", "div", "section", "article", "main", "header", "br", "tr", "table", "ul", "ol", "blockquote",
-          "pre", "dl", "dt", "dd", "figure", "figcaption", "hr"}
+_SKIP = {"script", "style", "noscript", "template", "svg", "head", "nav", "footer", "iframe", "form", "button",
+         "aside", "select", "object", "canvas", "dialog"}
+_VOID = {"br", "img", "hr", "input", "meta", "link", "area", "base", "col", "embed", "source", "track", "wbr", "param"}
+_BLOCK = {"p", "div", "section", "article", "main", "header", "table", "ul", "ol", "blockquote", "pre", "dl",
+          "figure", "figcaption", "address", "details", "summary"}
+# Site furniture, named by role, id, class or label on real pages: menus, cookie notices, breadcrumbs, sharing.
+_BOILERPLATE = re.compile(r"cookie|consent|gdpr|breadcrumb|navbar|\bnav\b|menu|sidebar|share|social|skip|subscribe|"
+                          r"newsletter|modal|popup|advert|\bads?\b|promo|footer|masthead|site-header|banner", re.I)
+_MAIN = re.compile(r"<(main|article)\b|role=[\"']main[\"']", re.I)
 
 
 class _HTMLText(HTMLParser):
-    """Visible text only, with headings as Markdown `#` lines and list items as bullets."""
+    """Visible text in the structure conventions of ingest/structure.py: `#` headings, `•`/`1.` items, table
+    rows with their headers, `term: definition` lines. Site furniture is skipped; when the page marks its
+    content (`<main>`, `<article>`, role=main) only that is read."""
 
-    def __init__(self) -> None:
+    def __init__(self, main_only: bool) -> None:
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
-        self.skip = 0
         self.title = ""
         self._in_title = False
+        self._stack: list[tuple[str, bool]] = []  # (tag, opens a skipped region)
+        self._skip = 0
+        self._main_depth = 0 if main_only else 1
+        self._lists: list[list] = []  # ["ul"|"ol", counter]
+        self._table: list[list[str]] | None = None
+        self._cell: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
-        if tag in _SKIP:
-            self.skip += 1
-        elif tag == "title":
+        if tag == "title":
             self._in_title = True
-        elif re.fullmatch(r"h[1-6]", tag):
-            self.out.append("\n\n" + "#" * int(tag[1]) + " ")
+            return
+        if tag in _VOID:
+            if tag == "br" and not self._skip:
+                self._emit("\n")
+            return
+        a = dict(attrs)
+        label = " ".join(str(a.get(k) or "") for k in ("id", "class", "role", "aria-label"))
+        is_main = tag in ("main", "article") or a.get("role") == "main"
+        skip = tag in _SKIP or (bool(label.strip()) and not is_main and bool(_BOILERPLATE.search(label))) or \
+            (tag == "header" and self._main_depth == 0)
+        self._stack.append((tag, skip))
+        self._skip += skip
+        if is_main:
+            self._main_depth += 1
+        if re.fullmatch(r"h[1-6]", tag):
+            self._emit("\n\n" + "#" * int(tag[1]) + " ")
+        elif tag in ("ul", "ol"):
+            self._lists.append([tag, 0])
+            self._emit("\n")
         elif tag == "li":
-            self.out.append("\n• ")
-        elif tag in _BLOCK:
-            self.out.append("\n\n")
+            kind = self._lists[-1] if self._lists else ["ul", 0]
+            kind[1] += 1
+            self._emit(f"\n{kind[1]}. " if kind[0] == "ol" else "\n• ")
+        elif tag == "table":
+            self._table = []
+        elif tag == "tr" and self._table is not None:
+            self._table.append([])
+        elif tag in ("td", "th") and self._table is not None:
+            self._cell = []
+        elif tag == "dt":
+            self._emit("\n")
+        elif tag == "dd":
+            self._emit(": ")
+        elif tag in _BLOCK or tag in ("p", "tr"):
+            self._emit("\n\n")
 
     def handle_endtag(self, tag):
-        if tag in _SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag == "title":
+        if tag == "title":
             self._in_title = False
-        elif re.fullmatch(r"h[1-6]", tag) or tag in _BLOCK:
-            self.out.append("\n\n")
+            return
+        if not any(t == tag for t, _ in self._stack):
+            return  # a stray end tag
+        while self._stack:
+            t, skip = self._stack.pop()
+            self._skip -= skip
+            if t in ("main", "article"):
+                self._main_depth -= 1
+            self._close(t)
+            if t == tag:
+                break
+
+    def _close(self, tag: str) -> None:
+        if tag in ("td", "th") and self._table is not None and self._cell is not None:
+            if self._table:
+                self._table[-1].append(re.sub(r"\s+", " ", "".join(self._cell)).strip())
+            self._cell = None
+        elif tag == "table" and self._table is not None:
+            rows, self._table = self._table, None
+            self._emit("\n\n" + "\n".join(table_rows(rows)) + "\n\n")
+        elif tag in ("ul", "ol") and self._lists:
+            self._lists.pop()
+            self._emit("\n\n")
+        elif re.fullmatch(r"h[1-6]", tag) or tag in _BLOCK or tag in ("p", "dd"):
+            self._emit("\n\n" if tag != "dd" else "\n")
+
+    def _emit(self, text: str) -> None:
+        if self._skip or self._main_depth <= 0:
+            return
+        if self._cell is not None:
+            self._cell.append(" " if "\n" in text else text)
+        else:
+            self.out.append(text)
 
     def handle_data(self, data):
         if self._in_title:
             self.title += data
-        elif not self.skip:
-            self.out.append(re.sub(r"\s+", " ", data))
+        else:
+            self._emit(re.sub(r"\s+", " ", data))
 
 
 def load_html(text: str) -> Loaded:
-    parser = _HTMLText()
+    parser = _HTMLText(main_only=bool(_MAIN.search(text)))
     parser.feed(text)
     parser.close()
     body = re.sub(r"[ \t]*\n[ \t]*", "\n", "".join(parser.out))
+    meta, body = lift_metadata(body)
+    body = markdown_text(body)
     m = re.search(r"^# (.+)$", body, re.M)
-    title = parser.title.strip() or (m.group(1).strip() if m else "")
-    return Loaded([Segment(body)], title=title)
+    title = meta.get("title") or re.sub(r"\s+", " ", parser.title).strip() or (m.group(1).strip() if m else "")
+    return Loaded([Segment(body)], title=title, meta=meta)
 
 
 # transcripts ------------------------------------------------------------------------------------------------

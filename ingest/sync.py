@@ -31,10 +31,10 @@ from ingest.chunk import Chunker
 from ingest.clean import clean
 from ingest.load import Segment, load
 from ingest.manifest import MANIFEST_NAME, fallback_title, meta_for
-from ingest.screen import injection_in
 from kb.embedding import Embedder
 from kb.errors import ConfigError, IngestLockedError, LoadError
 from kb.lexical import BM25Index
+from kb.screen import injection_in
 from kb.settings import Settings
 from kb.store import FileRecord, Store
 from kb.types import Chunk, FileFailure, IngestReport
@@ -230,11 +230,11 @@ class Syncer:
                     title = meta.title or fallback_title(path, text, loaded.title)
                     kind = meta.kind or ("transcript" if is_transcript else "")
                     chunker = Chunker(doc_sha=sha, path=str(path), title=title, publisher=meta.publisher, kind=kind,
-                                      max_words=self.settings.chunk_words, headings=not is_transcript)
-                if not chunker.flag and (phrase := injection_in(text)):
-                    chunker.flag = "instructions"
-                    log.warning("%s: contains instruction-like text (%r); indexed, but never quoted in answers",
-                                path, phrase)
+                                      url=loaded.meta.get("url", ""), max_words=self.settings.chunk_words,
+                                      headings=not is_transcript)
+                if phrase := injection_in(text):
+                    log.warning("%s: contains instruction-like text (%r); indexed, but that sentence is never quoted "
+                                "or shown to a model", path, phrase)
                 chunks = chunker.feed(Segment(text, seg.page, seg.timestamp, seg.speaker))
                 n += len(chunks)
                 yield _Event("chunks", path, chunks)

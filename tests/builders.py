@@ -60,3 +60,35 @@ HTML = """<!doctype html><html><head><title>Hospitality Partnership Notes</title
 <ul><li>Ergonomics training for room attendants</li><li>Supervisor mentoring</li></ul>
 <script>var secret = "do not index me";</script></body></html>
 """
+
+
+REPORT_SRC = """@title: Valley Care Interim Brief
+@layout: two-column
+@header: Valley Research Center | Brief 3
+@footer: Page {page} | valley.example.org
+# Findings
+1. Retention rose to 82 percent after two years.
+2. Wages grew for most graduates.
+## Components
+- Composition: includes employers and unions
+- Commitment: a two-year pledge
+| Grantee | County | Amount |
+| Valley Care | Fresno | $450,000 |
+| Kings Water | Kings | $300,000 |
+Of the graduates hired by partner hospitals, 84% were still employed there a year later, compared with 61% for certified nursing assistants hired elsewhere during the same period, according to hospital records.
+---page---
+# Recommendations
+Keep the cohort model.
+"""
+
+
+def make_report_pdf(path: Path) -> Path:
+    """A two-column brief with running header and footer, numbered findings, bullets and a table, built by
+    the same builder as the wild corpus's PDFs."""
+    from evals.wild.pdfsrc import build
+
+    src = path.with_suffix(".pdfsrc")
+    src.write_text(REPORT_SRC, encoding="utf-8")
+    build(src, path)
+    src.unlink()
+    return path
