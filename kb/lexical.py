@@ -8,17 +8,21 @@ and saved. Ingest rebuilds it at the end of every run that changed something, so
 from __future__ import annotations
 
 import json
+import math
 import logging
 import shutil
 import threading
+from collections import Counter
 from pathlib import Path
+from dataclasses import dataclass
 
 import bm25s
 
 from kb.store import Store
-from kb.text import stemmer
+from kb.text import stemmer, stems
 
 log = logging.getLogger(__name__)
+FORMAT = 2  # what an index holds (2: title in the text, term counts); a cache of another format is rebuilt
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
@@ -32,6 +36,7 @@ class BM25Index:
         self.cache_dir = cache_dir
         self.generation: str | None = None
         self._ids: list[str] = []
+        self._df: dict[str, int] = {}  # how many chunks hold each stem: the verifier weighs question terms by it
         self._bm25: bm25s.BM25 | None = None
         self._lock = threading.Lock()
 
@@ -47,16 +52,23 @@ class BM25Index:
     def rebuild(self, generation: str | None = None) -> None:
         gen = self.store.generation() if generation is None else generation
         ids, texts = [], []
+        df: Counter[str] = Counter()
         for chunk, _ in self.store.iter_chunks():
             ids.append(chunk.id)
-            texts.append(chunk.embed_text())
+            texts.append(chunk.search_text())
+            df.update(set(stems(texts[-1])))
         bm25 = None
         if texts:
             bm25 = bm25s.BM25()
             bm25.index(_tokenize(texts), show_progress=False)
-        self._ids, self._bm25, self.generation = ids, bm25, gen
+        self._ids, self._bm25, self._df, self.generation = ids, bm25, dict(df), gen
         self._save()
         log.info("BM25 rebuilt over %d chunks (generation %s)", len(ids), gen)
+
+    def term_stats(self) -> "TermStats":
+        """How rare each stem is across the chunks in the store now (a snapshot)."""
+        self.ensure_current()
+        return TermStats(self._df, len(self._ids))
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         self.ensure_current()
@@ -75,17 +87,32 @@ class BM25Index:
         tmp.mkdir(parents=True)
         if self._bm25 is not None:
             self._bm25.save(str(tmp / "bm25"))
-        (tmp / "meta.json").write_text(json.dumps({"generation": self.generation, "ids": self._ids}))
+        (tmp / "meta.json").write_text(json.dumps({"format": FORMAT, "generation": self.generation, "ids": self._ids,
+                                                   "df": self._df}))
         shutil.rmtree(self.cache_dir, ignore_errors=True)
         tmp.rename(self.cache_dir)  # readers see the old index or the new one, never half of one
 
     def _load(self, gen: str) -> bool:
         try:
             meta = json.loads((self.cache_dir / "meta.json").read_text())
-            if meta["generation"] != gen:
+            if meta["generation"] != gen or meta.get("format") != FORMAT:
                 return False
             bm25 = bm25s.BM25.load(str(self.cache_dir / "bm25")) if meta["ids"] else None
         except (OSError, ValueError, KeyError):
             return False
-        self._ids, self._bm25, self.generation = meta["ids"], bm25, gen
+        self._ids, self._bm25, self._df, self.generation = meta["ids"], bm25, meta["df"], gen
         return True
+
+
+@dataclass(frozen=True)
+class TermStats:
+    df: dict[str, int]  # chunks holding each stem
+    n: int  # chunks in the store
+
+    def known(self, stem: str) -> bool:
+        return self.df.get(stem, 0) > 0
+
+    def idf(self, stem: str) -> float:
+        """BM25's inverse document frequency; a stem the store never saw weighs most."""
+        d = self.df.get(stem, 0)
+        return math.log(1 + (self.n - d + 0.5) / (d + 0.5))

@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
 
 import numpy as np
@@ -69,18 +69,28 @@ def _client(settings: Settings):
         raise StoreError(f"Cannot open the store at {settings.chroma_dir}: {exc}. Check the path and its permissions.") from exc
 
 
+LEGACY_MODEL = "all-MiniLM-L6-v2"  # stores written before the model was recorded used it
+
+
 class Store:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.location = settings.chroma_url or str(settings.store_dir.resolve())
         self._client = _client(settings)
-        hnsw = {"space": "cosine", "ef_construction": settings.hnsw_ef, "ef_search": settings.hnsw_ef,
-                "max_neighbors": settings.hnsw_m}
+        self._hnsw = {"space": "cosine", "ef_construction": settings.hnsw_ef, "ef_search": settings.hnsw_ef,
+                      "max_neighbors": settings.hnsw_m}
+        names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
+        side = f"{settings.collection}_reembed"
+        if settings.collection not in names and side in names:  # a re-embedding was killed after the old one went
+            self._client.get_collection(side, embedding_function=None).modify(name=settings.collection)
+        elif side in names:  # a re-embedding was killed half way: the old collection is intact
+            self._client.delete_collection(side)
         # embedding_function=None: we always pass our own vectors, and Chroma must never fetch a model.
-        self.chunks = self._client.get_or_create_collection(
-            settings.collection, embedding_function=None, configuration={"hnsw": hnsw}
-        )
+        self.chunks = self._collection(settings.collection)
         self.files = self._client.get_or_create_collection(f"{settings.collection}_files", embedding_function=None)
+
+    def _collection(self, name: str):
+        return self._client.get_or_create_collection(name, embedding_function=None, configuration={"hnsw": self._hnsw})
 
     # chunks -------------------------------------------------------------------------------------------
     def count(self) -> int:
@@ -157,11 +167,53 @@ class Store:
     def unregister(self, path: str) -> None:
         self.files.delete(ids=[path])
 
-    def generation(self) -> str:
+    def _state(self) -> dict[str, Any]:
         got = self.files.get(ids=[_STATE_ID], include=["metadatas"])
-        return got["metadatas"][0]["generation"] if got["ids"] else ""
+        return dict(got["metadatas"][0]) if got["ids"] else {}
+
+    def _set_state(self, **values: Any) -> None:
+        self.files.upsert(ids=[_STATE_ID], metadatas=[self._state() | values], embeddings=[_DUMMY])
+
+    def generation(self) -> str:
+        return self._state().get("generation", "")
 
     def bump_generation(self) -> str:
         gen = f"{time.time():.6f}-{uuid.uuid4().hex[:8]}"
-        self.files.upsert(ids=[_STATE_ID], metadatas=[{"generation": gen}], embeddings=[_DUMMY])
+        self._set_state(generation=gen)
         return gen
+
+    # the embedding model ----------------------------------------------------------------------------
+    def embedding_model(self) -> str:
+        """The model the stored vectors come from ("" for an empty store)."""
+        model = self._state().get("model", "")
+        return model or (LEGACY_MODEL if self.count() else "")
+
+    def set_embedding_model(self, name: str) -> None:
+        self._set_state(model=name)
+
+    def reembed(self, embed: Callable[[list[str]], np.ndarray], model: str) -> int:
+        """Every chunk with vectors from another model. The new vectors go into a side collection that replaces
+        the old one only when complete, so an interrupted run loses nothing (the next open cleans up)."""
+        side_name = f"{self.settings.collection}_reembed"
+        side = self._collection(side_name)
+        n = 0
+        batch: list[Chunk] = []
+        for chunk, _ in self.iter_chunks():
+            batch.append(chunk)
+            if len(batch) >= 256:
+                n += self._copy(side, batch, embed)
+                batch = []
+        n += self._copy(side, batch, embed)
+        self._client.delete_collection(self.settings.collection)
+        side.modify(name=self.settings.collection)
+        self.chunks = self._collection(self.settings.collection)
+        self.set_embedding_model(model)
+        self.bump_generation()
+        return n
+
+    @staticmethod
+    def _copy(target, chunks: list[Chunk], embed) -> int:
+        if chunks:
+            target.upsert(ids=[c.id for c in chunks], embeddings=embed([c.embed_text() for c in chunks]),
+                          documents=[c.text for c in chunks], metadatas=[c.to_metadata() for c in chunks])
+        return len(chunks)
