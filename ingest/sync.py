@@ -21,6 +21,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -122,9 +123,19 @@ class Syncer:
     a writer thread upserts them and registers each file once all its chunks are in. The encoder waits on
     neither parsing nor Chroma."""
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder, bm25: BM25Index) -> None:
-        self.settings, self.store, self.embedder, self.bm25 = settings, store, embedder, bm25
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder | Callable[[], Embedder],
+                 bm25: BM25Index) -> None:
+        """`embedder` may be a function that loads it: it is called only when a chunk must be embedded, so a
+        run that finds nothing new never loads the model."""
+        self.settings, self.store, self.bm25 = settings, store, bm25
+        self._embedder = embedder
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # identical chunk texts embed once
+
+    @property
+    def embedder(self) -> Embedder:
+        if not hasattr(self._embedder, "embed_batch"):  # a loader, not yet called
+            self._embedder = self._embedder()
+        return self._embedder
 
     def run(self, paths: list[Path], progress: bool | None = None) -> IngestReport:
         t0 = time.perf_counter()

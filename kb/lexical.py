@@ -16,18 +16,24 @@ from collections import Counter
 from pathlib import Path
 from dataclasses import dataclass
 
-import bm25s
-
 from kb.store import Store
 from kb.text import stemmer, stems
 
 log = logging.getLogger(__name__)
 FORMAT = 2  # what an index holds (2: title in the text, term counts); a cache of another format is rebuilt
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+
+
+def _bm25s():
+    """bm25s, imported on first use: with scipy it is 0.2 s that `hrtp status` and a no-op ingest do not need.
+    Importing it sets its logger to DEBUG, where it logs every index build; that is put back to WARNING."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 
 def _tokenize(texts: list[str]):
-    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), show_progress=False)
+    return _bm25s().tokenize(texts, stopwords="en", stemmer=stemmer(), show_progress=False)
 
 
 class BM25Index:
@@ -59,7 +65,7 @@ class BM25Index:
             df.update(set(stems(texts[-1])))
         bm25 = None
         if texts:
-            bm25 = bm25s.BM25()
+            bm25 = _bm25s().BM25()
             bm25.index(_tokenize(texts), show_progress=False)
         self._ids, self._bm25, self._df, self.generation = ids, bm25, dict(df), gen
         self._save()
@@ -97,7 +103,7 @@ class BM25Index:
             meta = json.loads((self.cache_dir / "meta.json").read_text())
             if meta["generation"] != gen or meta.get("format") != FORMAT:
                 return False
-            bm25 = bm25s.BM25.load(str(self.cache_dir / "bm25")) if meta["ids"] else None
+            bm25 = _bm25s().BM25.load(str(self.cache_dir / "bm25")) if meta["ids"] else None
         except (OSError, ValueError, KeyError):
             return False
         self._ids, self._bm25, self._df, self.generation = meta["ids"], bm25, meta["df"], gen

