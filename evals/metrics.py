@@ -6,7 +6,7 @@ import math
 import re
 import statistics
 
-from kb.answer import split_claims
+from kb.claims import split_claims
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _MARKERS = re.compile(r"\s*\[\d+\]")
@@ -84,3 +84,25 @@ def mean(values: list[float]) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
+
+
+def verified_scores(answer: str, citations: dict[int, dict], verifier, question: str = "") -> tuple[float, float]:
+    """(citation precision, groundedness) by the verifier: the share of citations whose passage backs the
+    sentence citing it, and the share of sentences backed by every passage they cite (uncited text counts
+    as ungrounded). Re-checked from the answer as printed, so a rendering bug cannot hide."""
+    from kb.types import Chunk, Passage
+    from kb.verify import Evidence
+
+    evidence = {n: Evidence.of(n, Passage(Chunk(id=c.get("chunk_id", ""), text=c["text"], doc_sha="", path=c["source"],
+                                                title=c["title"], section=c.get("section", "")), 0.0))
+                for n, c in citations.items()}
+    claims = split_claims(answer)
+    uncited = _MARKERS.sub("", answer)
+    for c, _ in claims:
+        uncited = uncited.replace(c, "", 1)
+    asked = verifier.asked(question, [])
+    ok = {(c, n): n in evidence and verifier.supports(c, evidence[n], asked).ok for c, ns in claims for n in ns}
+    pairs = [ok[(c, n)] for c, ns in claims for n in ns]
+    grounded = [all(ok[(c, n)] for n in ns) for c, ns in claims]
+    total = len(grounded) + (1 if norm(uncited) else 0)
+    return (sum(pairs) / len(pairs) if pairs else 0.0), (sum(grounded) / total if total else 0.0)

@@ -1,1 +1,1 @@
-"""hrtp-kb core: settings, store, embeddings, retrieval and the extractive, verified answerer."""
+"""hrtp-kb core: settings, store, embeddings, retrieval, readers and the verifier every answer passes."""

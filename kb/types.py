@@ -26,7 +26,7 @@ class Chunk:
     speaker: str | None = None
     publisher: str = ""
     kind: str = ""
-    flag: str = ""  # why the answerer must not quote this chunk (ingest/screen.py), or ""
+    url: str = ""  # where the document came from, when it says (a scraped page's `URL Source:` line)
 
     @property
     def locator(self) -> str:
@@ -39,9 +39,14 @@ class Chunk:
         return f"chars {self.start}-{self.end}"
 
     def embed_text(self) -> str:
-        """What the encoder and BM25 see: the section heading gives a short passage its context. (The document
-        title, shared by all of a document's chunks, made dense retrieval worse on the dev questions.)"""
+        """What the encoder sees: the section heading gives a short passage its context. (The document title,
+        shared by all of a document's chunks, made dense retrieval worse on both dev sets.)"""
         return f"{self.section}.\n{self.text}" if self.section else self.text
+
+    def search_text(self) -> str:
+        """What BM25 sees: the title too, since it names the program a passage is about ("ETD runs 612 buses"
+        under "Eastshore Transit District"); on the wild dev split BM25's MRR went from 0.447 to 0.521."""
+        return f"{self.title}.\n{self.embed_text()}"
 
     def to_metadata(self) -> dict[str, Any]:
         meta = {k: v for k, v in asdict(self).items() if k not in {"id", "text"} and v is not None}
@@ -79,6 +84,14 @@ class Source:
     section: str = ""
     quotes: tuple[str, ...] = ()  # the sentences of `text` the answer quotes (for highlighting)
     score: float = 0.0
+    url: str = ""
+
+    @classmethod
+    def from_passage(cls, n: int, p: "Passage", quotes: list[str] | tuple[str, ...] = ()) -> "Source":
+        c = p.chunk
+        return cls(n=n, chunk_id=c.id, path=c.path, title=c.title, locator=c.locator, text=c.text,
+                   publisher=c.publisher, kind=c.kind, section=c.section, quotes=tuple(quotes), score=p.score,
+                   url=c.url)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +104,7 @@ class Source:
             "section": self.section,
             "quotes": list(self.quotes),
             "chunk_id": self.chunk_id,
+            "url": self.url,
         }
 
 
@@ -103,6 +117,10 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
     retrieval_query: str = ""
     id: str | None = None
+    reader: str = ""
+    dropped: list[Any] = field(default_factory=list)  # kb.verify.Dropped: sentences verification removed
+    reason: str = ""  # why it refused, for a person checking the answer
+    signals: dict[str, float] = field(default_factory=dict)  # answerability evidence (kb/readers/llm.py)
 
     @property
     def latency_ms(self) -> float:
@@ -118,7 +136,10 @@ class Answer:
             "latency_ms": self.latency_ms,
             "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
             "retrieval_query": self.retrieval_query,
-        }
+            "reader": self.reader,
+            "dropped": [d.to_json() for d in self.dropped],
+        } | ({"refusal_reason": self.reason} if self.refused and self.reason else {}) | \
+            ({"signals": {k: round(v, 4) for k, v in self.signals.items()}} if self.signals else {})
 
 
 @dataclass

@@ -22,8 +22,12 @@ if os.environ.get("CI"):
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
     """No test reads the developer's store or a Chroma server from the environment."""
-    for var in ("HRTP_STORE", "HRTP_CHROMA_URL", "HRTP_MODEL", "HRTP_AUTH"):
+    for var in ("HRTP_STORE", "HRTP_CHROMA_URL", "HRTP_AUTH", "HRTP_LLM_MODEL", "HRTP_LLM_URL"):
         monkeypatch.delenv(var, raising=False)
+    # Tests quote (20 ms an answer) and embed with MiniLM (5x faster than the default mpnet); the tests of the
+    # llm reader and of model changes ask for those explicitly.
+    monkeypatch.setenv("HRTP_READER", "extractive")
+    monkeypatch.setenv("HRTP_MODEL", "minilm")
     monkeypatch.chdir(tmp_path)
 
 
@@ -34,7 +38,7 @@ def embedder() -> Embedder:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(store_dir=tmp_path / "store")
+    return Settings(store_dir=tmp_path / "store", reader="extractive", model="minilm")
 
 
 @pytest.fixture
@@ -45,7 +49,7 @@ def kb(settings, embedder) -> KnowledgeBase:
 @pytest.fixture(scope="session")
 def corpus_kb(tmp_path_factory, embedder) -> KnowledgeBase:
     """The bundled corpus, ingested once; tests must not change it."""
-    kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("corpus") / "store"), embedder)
+    kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("corpus") / "store", reader="extractive", model="minilm"), embedder)
     report = kb.ingest([BUNDLED_CORPUS], progress=False)
     assert not report.files_failed
     return kb

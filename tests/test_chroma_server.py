@@ -44,7 +44,7 @@ def chroma_url(tmp_path_factory):
 
 
 def test_ingest_and_ask_through_a_chroma_server(chroma_url, embedder, tmp_path):
-    settings = Settings(store_dir=tmp_path / "local", chroma_url=chroma_url)
+    settings = Settings(store_dir=tmp_path / "local", chroma_url=chroma_url, reader="extractive", model="minilm")
     kb = KnowledgeBase(settings, embedder)
     report = kb.ingest([BUNDLED_CORPUS], progress=False)
     assert report.files_added == 3 and not report.files_failed
@@ -53,7 +53,7 @@ def test_ingest_and_ask_through_a_chroma_server(chroma_url, embedder, tmp_path):
     assert "Community Focused" in answer.text and not answer.refused
 
     # A second machine (its own local dir) sees the same index and re-ingest embeds nothing.
-    other = KnowledgeBase(Settings(store_dir=tmp_path / "other", chroma_url=chroma_url), embedder)
+    other = KnowledgeBase(Settings(store_dir=tmp_path / "other", chroma_url=chroma_url, reader="extractive", model="minilm"), embedder)
     assert other.status()["documents"] == 3
     assert other.ingest([BUNDLED_CORPUS], progress=False).chunks_embedded == 0
     assert "Intermediary organizations" in other.ask("Who convenes a partnership?").text

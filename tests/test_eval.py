@@ -57,9 +57,9 @@ def test_hrtp_eval_json_and_reports(tmp_path):
     out = tmp_path / "report"
     result = runner.invoke(main, ["--store", store, "eval", "--questions", str(qfile), "--json", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert set(data) == {"retrievers", "answer", "per_question"}
-    assert set(data["retrievers"]) == {"dense", "bm25", "hybrid"}
+    data = json.loads(result.output)["sets"]["q"]
+    assert {"retrievers", "readers", "answer", "per_question"} <= set(data)
+    assert set(data["retrievers"]) == {"dense", "bm25", "hybrid"} and set(data["readers"]) == {"extractive"}
     assert data["retrievers"]["hybrid"]["hit@1"] == 1.0 and data["answer"]["refusal_accuracy"] == 1.0
     assert [q["ok"] for q in data["per_question"]] == [True, True]
     assert {p.name for p in out.iterdir()} == {"report.json", "report.md", "chart.png"}

@@ -218,8 +218,8 @@ def _kill_when(store: Path, folder: Path, marker: str, delay: float, log: Path) 
 
 
 def test_killed_ingests_resume_to_the_same_store_as_a_clean_one(tmp_path, embedder):
-    folder = _kill_corpus(tmp_path, n=100)  # about 400 chunks: two write batches, so a kill can fall between
-    clean_kb = KnowledgeBase(Settings(store_dir=tmp_path / "clean"), embedder)
+    folder = _kill_corpus(tmp_path, n=150)  # about 300 chunks: two write batches, so a kill can fall between
+    clean_kb = KnowledgeBase(Settings(store_dir=tmp_path / "clean", reader="extractive", model="minilm"), embedder)
     clean_kb.ingest([folder], progress=False)
     expected = {c.id for c, _ in clean_kb.store.iter_chunks()}
     assert len(expected) > clean_kb.settings.write_batch
@@ -238,13 +238,13 @@ def test_killed_ingests_resume_to_the_same_store_as_a_clean_one(tmp_path, embedd
                            capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stderr
     assert json.loads(final.stdout)["chunks_embedded"] < len(expected)  # what the killed runs wrote was kept
-    kb = KnowledgeBase(Settings(store_dir=store), embedder)
+    kb = KnowledgeBase(Settings(store_dir=store, reader="extractive", model="minilm"), embedder)
     got = [c.id for c, _ in kb.store.iter_chunks()]
     assert len(got) == len(set(got)) == len(expected)
     assert set(got) == expected
     kb.bm25.ensure_current()
     assert set(kb.bm25._ids) == expected
-    assert len(kb.documents()) == 100
+    assert len(kb.documents()) == len(list(folder.iterdir()))
 
 
 @pytest.mark.parametrize("text,flagged", [
@@ -255,6 +255,6 @@ def test_killed_ingests_resume_to_the_same_store_as_a_clean_one(tmp_path, embedd
     ("Instructors ignore nothing: previous cohorts set the rules.", False),
 ])
 def test_instruction_like_text_is_recognised(text, flagged):
-    from ingest.screen import injection_in
+    from kb.screen import injection_in
 
     assert bool(injection_in(text)) is flagged

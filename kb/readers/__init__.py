@@ -1,0 +1,58 @@
+"""Readers turn a question and its ranked passages into a draft answer in which every sentence cites a passage.
+
+    Reader.read(question, qvec, passages, history) -> Draft
+    ├── ExtractiveReader  quotes sentences of the passages: 20 ms, never paraphrases; the fast mode and fallback
+    └── LLMReader         a language model reads and writes; kb/verify.py keeps only what the passages back
+
+Both hand their claims to the same `Verifier`; a refusal says REFUSAL and lists the closest passages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from kb.claims import REFUSAL, Claim, render, renumber
+from kb.question import QuestionInfo
+from kb.types import Passage, Source
+from kb.verify import Dropped
+
+READERS = ("llm", "extractive")
+
+
+@dataclass
+class Draft:
+    text: str
+    refused: bool
+    sources: list[Source]
+    reason: str = ""  # why it refused (for logs and the eval report)
+    dropped: list[Dropped] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    reader: str = ""
+    signals: dict[str, float] = field(default_factory=dict)  # answerability evidence, for calibration
+
+
+class Reader(Protocol):
+    name: str
+
+    def read(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage],
+             history: list[dict] | None = None) -> Draft: ...
+
+
+def refusal(passages: list[Passage], reason: str, reader: str, dropped: list[Dropped] | None = None) -> Draft:
+    """The materials don't answer: say so, and show the closest passages."""
+    if not passages:
+        return Draft(REFUSAL + " Nothing relevant is indexed.", True, [], reason, dropped or [], reader=reader)
+    closest = [Source.from_passage(i + 1, p) for i, p in enumerate(passages[:3])]
+    return Draft(f"{REFUSAL} The closest passages are listed below.", True, closest, reason, dropped or [],
+                 reader=reader)
+
+
+def compose(claims: list[Claim], passages_by_n: dict[int, Passage], quotes: dict[int, list[str]],
+            reader: str, dropped: list[Dropped]) -> Draft:
+    """Kept claims as the answer: sources renumbered in order of first citation."""
+    claims, order = renumber(claims)
+    sources = [Source.from_passage(new, passages_by_n[old], quotes.get(old, [])) for old, new in order.items()]
+    return Draft(render(claims), False, sources, dropped=dropped, reader=reader)

@@ -1,0 +1,151 @@
+"""The llm reader with the real packaged model (loaded once per session): it reads, and verification holds it
+to the passages. Few tests, each several seconds of model time."""
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kb.claims import REFUSAL, split_claims
+from kb.engine import KnowledgeBase
+from kb.llm import LocalLLM, get_llm
+from kb.settings import BUNDLED_CORPUS, Settings
+from kb.types import Chunk, Passage
+from kb.verify import Evidence
+
+pytestmark = pytest.mark.slow
+PRINCIPLES = ("Industry Driven", "Worker Centered", "Community Focused", "Results Measured")
+LISTING = """Title: Metro Welding Partnership - Round 3 Grant Listing
+
+Metro Welding Partnership: Round 3
+
+Application Deadline: April 4, 2025
+Total Funding: $4,200,000
+Eligible Applicants: partnerships of at least one employer and one union
+
+The partnership trains welders for union fabrication shops in the county.
+"""
+
+
+@pytest.fixture(scope="session")
+def llm_kb(tmp_path_factory, embedder) -> KnowledgeBase:
+    corpus = tmp_path_factory.mktemp("llm-corpus")
+    for f in BUNDLED_CORPUS.iterdir():
+        (corpus / f.name).write_bytes(f.read_bytes())
+    (corpus / "welding-listing.txt").write_text(LISTING, encoding="utf-8")
+    kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("llm") / "store", reader="llm", model="minilm"),
+                       embedder)
+    assert not kb.ingest([corpus], progress=False).files_failed
+    assert kb.reader.name == "llm", "the llm reader did not load: run `make setup`"
+    return kb
+
+
+def every_sentence_is_backed(kb, answer):
+    """Re-check the printed answer: each sentence against each source it cites, as a reader would."""
+    by_n = {s.n: s for s in answer.sources}
+    claims = split_claims(answer.text)
+    assert claims, answer.text
+    for text, ns in claims:
+        for n in ns:
+            s = by_n[n]
+            chunk = Chunk(id=s.chunk_id, text=s.text, doc_sha="", path=s.path, title=s.title, section=s.section)
+            assert kb.verifier.supports(text, Evidence.of(n, Passage(chunk, 0.0))).ok, (text, s.text)
+
+
+def test_the_four_principles_with_citations(llm_kb):
+    answer = llm_kb.ask("What are WED's four key principles?")
+    assert not answer.refused and answer.reader == "llm", answer.text
+    for principle in PRINCIPLES:
+        assert principle.lower() in answer.text.lower()
+    assert re.search(r"\[\d\]", answer.text)
+    assert answer.sources[0].title == "Championing High Road Partnerships (WED)"
+    assert answer.timings["llm"] > 0
+    every_sentence_is_backed(llm_kb, answer)
+
+
+def test_a_paraphrase_the_quoting_reader_refuses_is_answered(llm_kb):
+    question = "What do unions bring to these partnerships, according to the labor federation's program?"
+    assert llm_kb.ask(question, reader=llm_kb.extractive).refused
+    answer = llm_kb.ask(question)
+    assert not answer.refused, answer.text
+    every_sentence_is_backed(llm_kb, answer)
+
+
+def test_a_near_miss_the_model_would_answer_is_stopped_by_verification(llm_kb):
+    question = "What is the maximum award per grant in the Metro Welding Partnership's round 3?"
+    q = llm_kb.understand(question)
+    qvec = llm_kb.embedder.embed_query(q.retrieval_query)
+    passages, _ = llm_kb.retriever.search(q.retrieval_query, qvec=qvec)
+    reader = llm_kb.reader
+    raw = reader.llm.generate(reader.messages(question, reader._fit(q, qvec, passages), None), max_tokens=80).text
+    assert "4,200,000" in raw  # the model alone gives the fund total as the maximum award
+    answer = llm_kb.ask(question)
+    assert answer.refused and answer.text.startswith(REFUSAL)
+    assert "4,200,000" not in answer.text
+    assert any("about something else" in d.reason for d in answer.dropped), answer.dropped
+
+
+def test_a_follow_up_is_read_against_the_conversation(llm_kb):
+    first = llm_kb.ask("What are WED's four key principles?")
+    history = [{"role": "user", "content": "What are WED's four key principles?"},
+               {"role": "assistant", "content": first.text}]
+    answer = llm_kb.ask("Explain the second one.", history)
+    assert not answer.refused, answer.text
+    assert "worker" in answer.text.lower()
+    every_sentence_is_backed(llm_kb, answer)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_reader_can_use_an_openai_compatible_server(llm_kb, tmp_path):
+    model = llm_kb.reader.llm
+    assert isinstance(model, LocalLLM)
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model.path), "--host",
+                               "127.0.0.1", "--port", str(port), "--n_ctx", "4096"],
+                              stdout=subprocess.DEVNULL, stderr=(tmp_path / "server.log").open("w"))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("llama_cpp.server did not start:\n" + (tmp_path / "server.log").read_text()[-2000:])
+        settings = Settings(store_dir=llm_kb.settings.store_dir, reader="llm", model="minilm", llm_url=url)
+        remote = KnowledgeBase(settings, llm_kb.embedder)
+        assert get_llm(settings).name.endswith(".gguf")  # the server names the file it serves
+        answer = remote.ask("What are WED's four key principles?")
+        assert not answer.refused and answer.reader == "llm", answer.text
+        for principle in PRINCIPLES:
+            assert principle.lower() in answer.text.lower()
+        every_sentence_is_backed(remote, answer)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_chat_shows_the_quote_then_the_models_words_then_the_checked_answer(llm_kb):
+    from chat.ui import ChatApp
+
+    steps = list(ChatApp(llm_kb).respond("What are WED's four key principles?", [], []))
+    shown = [chat[-1]["content"] for chat, *_ in steps]
+    assert shown[0].startswith("_Quoting the sources while the reader checks its answer")
+    assert any(s.startswith("_Checking against the sources…_") for s in shown[1:-1])  # tokens as they come
+    assert "Checking" not in shown[-1] and "Worker Centered".lower() in shown[-1].lower() and "[1]" in shown[-1]
+    near_miss = "What is the maximum award per grant in the Metro Welding Partnership's round 3?"
+    final = list(ChatApp(llm_kb).respond(near_miss, [], []))[-1][0][-1]["content"]
+    assert final.startswith("**Not in the materials.**")
+    assert "removed: not supported by the sources" in final

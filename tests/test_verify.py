@@ -1,0 +1,102 @@
+"""The verifier every answer passes: each way a small model goes wrong (issue: reader), on real passages
+and with the real embedding model."""
+
+import pytest
+
+from kb.claims import Claim, parse, render
+from kb.settings import Settings
+from kb.types import Chunk, Passage
+from kb.verify import Evidence, Verifier, numbers
+
+LISTING = ("Grant ID: HRTP-CV-26\nApplication Deadline: March 20, 2026, 3:00 p.m. PT\n"
+           "Total Funding: $4,200,000 (one-time, State General Fund)\nAward Range: $400,000 - $1,200,000 per award")
+NEWS = ("In 2017, the California Workforce Development Board launched the High Roads Initiative. The academy's "
+        "board chair, Luis Ortega, opened the graduation. This article was written by Dana Wu.")
+
+
+def evidence(*texts: str, title: str = "Central Valley Round") -> dict[int, Evidence]:
+    return {n: Evidence.of(n, Passage(Chunk(id=f"c{n}", text=t, doc_sha="d", path=f"p{n}", title=title), 1.0))
+            for n, t in enumerate(texts, 1)}
+
+
+@pytest.fixture(scope="module")
+def verifier(embedder):
+    return Verifier(Settings(), embedder)
+
+
+def kept(verifier, claims, ev, question=""):
+    return verifier.check(claims, ev, question, [])
+
+
+def test_numbers_are_compared_by_value():
+    assert numbers("$4.2 million") == numbers("$4,200,000") == {4_200_000.0}
+    assert numbers("forty graduates in 2019") == {40.0, 2019.0}
+    assert 1.0 not in numbers("one of the partners")  # "one" is nearly always a pronoun
+
+
+def test_a_sentence_from_the_passage_stands_with_its_citation(verifier):
+    good, dropped, quotes = kept(verifier, [Claim("The application deadline is March 20, 2026.", (1,))], evidence(LISTING))
+    assert [c.cites for c in good] == [(1,)] and not dropped
+    assert quotes[1] == ["Application Deadline: March 20, 2026, 3:00 p.m. PT"]
+
+
+def test_a_figure_in_another_form_is_the_same_figure(verifier):
+    good, _, _ = kept(verifier, [Claim("The round has $4.2 million in total funding.", (1,))], evidence(LISTING))
+    assert len(good) == 1
+
+
+def test_an_invented_date_is_dropped(verifier):
+    good, dropped, _ = kept(verifier, [Claim("Applications close on June 2, 2025.", (1,))], evidence(LISTING))
+    assert not good and "not in passage [1]" in dropped[0].reason
+
+
+def test_a_real_figure_attached_to_the_wrong_thing_is_dropped(verifier):
+    claim = Claim("The maximum award per grant is $4,200,000.", (1,))
+    good, dropped, _ = kept(verifier, [claim], evidence(LISTING), "What is the maximum award per grant?")
+    assert not good and "about something else" in dropped[0].reason
+
+
+def test_a_bare_figure_must_sit_with_what_the_question_names(verifier):
+    text = ("By county of residence, 188 graduates live in Fresno County and 93 in Merced County. "
+            "Kings County residents are counted with Tulare County.")
+    question = "How many people from Kings County have graduated?"
+    good, dropped, _ = kept(verifier, [Claim("188", (1,))], evidence(text), question)
+    assert not good and "not said of king" in dropped[0].reason
+    good, _, _ = kept(verifier, [Claim("188", (1,))], evidence(text), "How many graduates live in Fresno County?")
+    assert len(good) == 1
+
+
+def test_a_name_found_in_no_passage_is_dropped(verifier):
+    claim = Claim("Governor Jerry Brown launched the High Roads Initiative in 2017.", (1,))
+    good, dropped, _ = kept(verifier, [claim], evidence(NEWS))
+    assert not good and dropped[0].reason == "'brown' is not in passage [1]"  # the first missing name
+
+
+def test_a_sentence_with_its_answer_missing_is_dropped(verifier):
+    good, dropped, _ = kept(verifier, [Claim("The application deadline was", (1,))], evidence(LISTING))
+    assert not good and "stops before its answer" in dropped[0].reason
+
+
+def test_a_sentence_the_passage_does_not_say_is_dropped(verifier):
+    good, dropped, _ = kept(verifier, [Claim("Applicants must employ a licensed grant writer.", (1,))], evidence(LISTING))
+    assert not good and "does not say this" in dropped[0].reason
+
+
+def test_a_missing_or_wrong_marker_is_given_only_to_the_one_passage_that_backs_it(verifier):
+    ev = evidence(NEWS, LISTING)
+    good, _, _ = kept(verifier, [Claim("The application deadline is March 20, 2026.", ())], ev)
+    assert good[0].cites == (2,)  # no marker: exactly one passage backs it
+    good, _, _ = kept(verifier, [Claim("The application deadline is March 20, 2026.", (1,))], ev)
+    assert good[0].cites == (2,)  # a wrong marker: cited to the passage that backs it
+    both = evidence(LISTING, LISTING)
+    good, dropped, _ = kept(verifier, [Claim("The application deadline is March 20, 2026.", ())], both)
+    assert not good and dropped[0].reason == "it cites no passage, and 2 other passages could back it"
+
+
+def test_model_text_is_read_into_claims_whatever_its_marker_style():
+    claims = parse("The deadline is March 20 [2]. It funds partnerships (1).\n- Composition: two clinics [Passage 1]", 2)
+    assert [(c.text, c.cites, c.item) for c in claims] == [
+        ("The deadline is March 20.", (2,), False), ("It funds partnerships.", (1,), False),
+        ("Composition: two clinics", (1,), True)]
+    assert render(claims) == "The deadline is March 20. [2] It funds partnerships. [1]\n- Composition: two clinics [1]"
+    assert [c.cites for c in parse("See [7] and [0].", 2)] == [()]  # markers naming no given passage are dropped
