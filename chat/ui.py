@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+import threading
 import time
 from html import escape
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import gradio as gr
 
 from chat import feedback, sources
+from chat.brief_tab import brief_tab
 from chat.uploads import MAX_UPLOAD_MB, save_upload
 from kb.engine import KnowledgeBase
 from kb.errors import KBError
@@ -57,30 +59,49 @@ class ChatApp:
         self.store_dir = kb.settings.store_dir
         self.uploads = self.store_dir / "uploads"
 
-    # chat ---------------------------------------------------------------------------------------------
-    def ask(self, message: str, turns: list[Answer]) -> Answer:
+    # chat ----------------------------------------------------------------------------------------------
+    def _history(self, turns: list[Answer]) -> list[dict]:
         history = []
         for a in turns[-3:]:
             history += [{"role": "user", "content": a.question}, {"role": "assistant", "content": a.text}]
+        return history
+
+    def ask(self, message: str, turns: list[Answer]) -> Answer:
         try:
-            return self.kb.ask(message, history)
+            return self.kb.ask(message, self._history(turns))
         except KBError as exc:  # e.g. an empty store: say what to do, in the chat
             return Answer(message, str(exc), True)
 
     def respond(self, message: str, chat: list[dict], turns: list[Answer]):
-        """Generator: the answer streams in sentence by sentence, then the sources panel fills."""
+        """Generator. With the model reader: the quoted answer at once, then the model's words as it writes
+        them (marked as being checked), then the verified answer with a note for any sentence removed, and
+        the sources panel. With the quoting reader: the answer claim by claim."""
         message = (message or "").strip()
         if not message:
             yield chat, turns, gr.skip(), ""
             return
-        answer = self.ask(message, turns)
-        turns = turns + [answer]
         chat = chat + [{"role": "user", "content": escape(message[:2000])}]
+        draft = ""
+        try:
+            for kind, value in self.kb.stream(message, self._history(turns)):
+                if kind == "quick":
+                    quick = display_text(value) if not value.refused else ""
+                    note = f"_Quoting the sources while the reader checks its answer…_\n\n{quick}".strip()
+                    yield chat + [{"role": "assistant", "content": note}], turns, sources.panel(value, self.kb.context), ""
+                elif kind == "text":
+                    draft += value
+                    shown = f"_Checking against the sources…_\n\n{escape(draft, quote=False)}"
+                    yield chat + [{"role": "assistant", "content": shown}], turns, gr.skip(), ""
+                else:
+                    answer = value
+        except KBError as exc:
+            answer = Answer(message, str(exc), True)
+        turns = turns + [answer]
         full = display_text(answer)
-        ends = [m.end() for m in re.finditer(r"\]", full)] or [len(full)]
-        for end in ends[:-1]:  # one claim at a time, each yield a new list (Gradio diffs what it is given)
-            yield chat + [{"role": "assistant", "content": full[:end]}], turns, gr.skip(), ""
-            time.sleep(0.02)
+        if not draft:  # quoting reader: one claim at a time, each yield a new list (Gradio diffs what it is given)
+            for end in [m.end() for m in re.finditer(r"\]", full)][:-1]:
+                yield chat + [{"role": "assistant", "content": full[:end]}], turns, gr.skip(), ""
+                time.sleep(0.02)
         yield chat + [{"role": "assistant", "content": full}], turns, sources.panel(answer, self.kb.context), ""
 
     def api_chat(self, message: str) -> str:
@@ -148,11 +169,14 @@ class ChatApp:
 
 
 def display_text(answer: Answer) -> str:
-    """Escaped for the chat (a document's HTML shows as text); a refusal says so plainly."""
+    """Escaped for the chat (a document's HTML shows as text); a refusal says so plainly; sentences that
+    verification removed are counted, so nobody wonders where the draft's words went."""
     text = escape(answer.text, quote=False)
     if answer.refused and answer.sources:
-        text = text.replace("listed below", "in the sources panel")
-        return f"**Not in the materials.** {text}"
+        text = f"**Not in the materials.** {text.replace('listed below', 'in the sources panel')}"
+    if answer.dropped:
+        n = len(answer.dropped)
+        text += f"\n\n_{n} sentence{'s' if n > 1 else ''} removed: not supported by the sources._"
     return text
 
 
@@ -194,6 +218,8 @@ def build_ui(kb: KnowledgeBase) -> gr.Blocks:
                 which = gr.Dropdown(app.document_choices(), label="Remove a document", scale=4)
                 drop = gr.Button("Remove", variant="stop", scale=1)
             library_note = gr.Markdown()
+        with gr.Tab("Prepare a session"):
+            brief_tab(kb)
 
         ask_out = [chat, turns, panel, box]
         box.submit(app.respond, [box, chat, turns], ask_out, api_visibility="private")
@@ -213,9 +239,14 @@ def build_ui(kb: KnowledgeBase) -> gr.Blocks:
 
 def launch(kb: KnowledgeBase, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
            block: bool = True) -> gr.Blocks:
-    kb.ask("What are WED's four key principles?")  # load the model and warm every path before the first user
+    """Serve the app. The page is up first; one question then warms every path (models, caches) in the
+    background, so the first person to ask does not pay for it."""
     ui = build_ui(kb)
     ui.queue(default_concurrency_limit=4)
-    ui.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block, css=CSS,
+    ui.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=True, css=CSS,
               max_file_size=f"{MAX_UPLOAD_MB}mb", show_error=True, quiet=not block)
+    warm = threading.Thread(target=kb.ask, args=("What are WED's four key principles?",), daemon=True)
+    warm.start()
+    if block:
+        ui.block_thread()
     return ui

@@ -1,15 +1,19 @@
 """In a real browser (Debian's chromium, headless, driven by Playwright): ask a starter question, see the
-answer and its source; a document's HTML shows as text and never runs."""
+answer and its source; a document's HTML shows as text and never runs; build a session brief, preview it and
+download it."""
 
 import os
+import re
 import shutil
 import socket
 import tempfile
+from html import unescape
 from pathlib import Path
 
 import pytest
 
 from chat.ui import launch
+from kb.brief import DEFAULT_TOPICS
 from kb.engine import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
 
@@ -34,7 +38,7 @@ def app_url(tmp_path_factory, embedder):
     for f in BUNDLED_CORPUS.iterdir():
         shutil.copy(f, docs / f.name)
     (docs / "signage.txt").write_text(HOSTILE)
-    kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("store")), embedder)
+    kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("store"), reader="extractive", model="minilm"), embedder)
     kb.ingest([docs], progress=False)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -80,3 +84,38 @@ def test_document_html_shows_as_text_and_never_runs(page):
     assert "<img src=x" in page.locator("#sources").inner_text()
     assert page.locator("#sources img").count() == 0 and page.locator("#chat img[src='x']").count() == 0
     page.screenshot(path=str(SHOTS / "hostile-document.png"), full_page=True)
+
+
+def test_prepare_a_session_builds_previews_and_downloads_a_brief(page, tmp_path):
+    page.get_by_role("tab", name="Prepare a session").click()
+    topics = page.locator("#brief-topics")
+    for t in DEFAULT_TOPICS:
+        if t != "The principles":
+            topics.get_by_label(t).uncheck()
+    assert topics.get_by_label("The principles").is_checked()
+    page.locator("#brief-build").click()
+    preview = page.locator("#brief-preview")
+    preview.locator("li", has_text="[1]").first.wait_for(timeout=180_000)
+    shown = preview.inner_text()
+    assert "1. The principles" in shown and "Worker Centered" in shown
+    assert "History of high road partnerships" not in shown  # unticked topics are left out
+    read_aloud = [ln.strip() for ln in preview.locator("blockquote").first.inner_text().splitlines() if ln.strip()]
+    assert any(ln.startswith("• Worker Centered") for ln in read_aloud), read_aloud  # the passage keeps its lines
+    point = re.sub(r"(\s*\[\d+\])+$", "", preview.locator("li", has_text="[1]").first.inner_text()).strip()
+    assert len(point.split()) >= 6
+
+    files = {}
+    for button in ("#brief-md", "#brief-html"):
+        with page.expect_download(timeout=30_000) as info:
+            page.locator(button).click()
+        download = info.value
+        path = tmp_path / download.suggested_filename
+        download.save_as(path)
+        files[button] = path.read_text(encoding="utf-8")
+    markdown, html = files["#brief-md"], files["#brief-html"]
+    assert markdown.startswith("# HRTP 101 session brief") and "## 1. The principles" in markdown
+    assert point in re.sub(r"\\(.)", r"\1", markdown)  # the point as previewed, markup escapes aside
+    assert point in unescape(html) and "@media print" in html
+    assert "<script" not in html.lower()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "session-brief.png"), full_page=True)
