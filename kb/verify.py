@@ -43,7 +43,7 @@ class Dropped:
 
 
 # numbers ----------------------------------------------------------------------------------------------------
-_NUM = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(million|billion|thousand|mil|bn|[kmb])\b)?", re.I)
+_NUM = re.compile(r"(?<![\w.:])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(million|billion|thousand|mil|bn|[kmb])\b)?", re.I)
 _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mil": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "b": 1e9}
 # "one" is left out: in prose it is nearly always a pronoun ("one of the partners").
 _WORD_NUM = {w: i for i, w in enumerate("zero _ two three four five six seven eight nine ten eleven twelve thirteen "
@@ -85,6 +85,23 @@ def names(text: str) -> set[str]:
             if len(w) > 1 and w not in STOPWORDS:
                 out.add(w)
     return out
+
+
+def name_phrases(text: str) -> tuple[frozenset[str], ...]:
+    """`names`, grouped by runs of capitalised words: "the Merced site in January 2026" -> {merced}, {january}."""
+    runs: list[set[str]] = []
+    prev_end: int | None = None
+    for m in list(_TOKEN.finditer(text))[1:]:
+        got = names("x " + m.group())
+        if not got:
+            prev_end = None
+            continue
+        if runs and prev_end is not None and text[prev_end:m.start()].strip() == "":
+            runs[-1] |= got
+        else:
+            runs.append(set(got))
+        prev_end = m.end()
+    return tuple(frozenset(r) for r in runs)
 
 
 def _acronyms(text: str) -> set[str]:
@@ -143,6 +160,7 @@ class Asked:
     weights: dict[str, float] = field(default_factory=dict)
     names: frozenset[str] = frozenset()
     numbers: frozenset[float] = frozenset()
+    phrases: tuple[frozenset[str], ...] = ()  # the names as the question groups them: "Kings County", "January"
 
 
 @dataclass
@@ -160,7 +178,8 @@ class Verifier:
 
     def asked(self, question: str, terms: list[str], stats: TermStats | None = None) -> Asked:
         stats = stats or self._stats()
-        return Asked(self._weights(terms, stats), frozenset(names(question)), frozenset(numbers(question)))
+        return Asked(self._weights(terms, stats), frozenset(names(question)), frozenset(numbers(question)),
+                     name_phrases(question))
 
     def check(self, claims: list[Claim], evidence: dict[int, Evidence], question: str = "",
               question_terms: list[str] = ()) -> tuple[list[Claim], list[Dropped], dict[int, list[str]]]:
@@ -260,8 +279,11 @@ class Verifier:
             close = f"{u.text} {_heading_before(ev, u)} {around}"
             # "188 graduates live in Fresno County" does not answer a question about Kings County: a unit that
             # names something else, and not what the question names, holds a figure about that something else.
-            absent = sorted(n for n in question.names if n not in _word_forms(close))
-            if absent and names(u.text) - question.names - _word_forms(around):
+            # A question naming two things ("the Merced site ... in January") needs only one of them here.
+            forms = _word_forms(close)
+            absent = sorted(n for n in question.names if n not in forms)
+            if absent and not any(p <= forms for p in question.phrases) and \
+                    names(u.text) - question.names - _word_forms(around):
                 other_of = other_of or absent[0]
                 continue
             ctx, nums = set(stems(close)), numbers(close)

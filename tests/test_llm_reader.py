@@ -19,6 +19,7 @@ from kb.types import Chunk, Passage
 from kb.verify import Evidence
 
 pytestmark = pytest.mark.slow
+FAQ = Path(__file__).parents[1] / "evals/wild/dev/b-bay-transit-hospitality/hospitality-careers-bridge-faq.html"
 PRINCIPLES = ("Industry Driven", "Worker Centered", "Community Focused", "Results Measured")
 LISTING = """Title: Metro Welding Partnership - Round 3 Grant Listing
 
@@ -38,6 +39,7 @@ def llm_kb(tmp_path_factory, embedder) -> KnowledgeBase:
     for f in BUNDLED_CORPUS.iterdir():
         (corpus / f.name).write_bytes(f.read_bytes())
     (corpus / "welding-listing.txt").write_text(LISTING, encoding="utf-8")
+    (corpus / FAQ.name).write_bytes(FAQ.read_bytes())  # a wild-dev page: stipends for two programs of three
     kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("llm") / "store", reader="llm", model="minilm"),
                        embedder)
     assert not kb.ingest([corpus], progress=False).files_failed
@@ -69,25 +71,30 @@ def test_the_four_principles_with_citations(llm_kb):
 
 
 def test_a_paraphrase_the_quoting_reader_refuses_is_answered(llm_kb):
-    question = "What do unions bring to these partnerships, according to the labor federation's program?"
+    question = ("Can someone who is still learning the local language take the hotel courses, "
+                "and in which tongues are they taught?")
     assert llm_kb.ask(question, reader=llm_kb.extractive).refused
     answer = llm_kb.ask(question)
     assert not answer.refused, answer.text
+    assert "spanish" in answer.text.lower() and "tagalog" in answer.text.lower(), answer.text
     every_sentence_is_backed(llm_kb, answer)
 
 
+NEAR_MISS = "How much is the weekly stipend for the Steward-to-Cook program?"  # the page gives two other programs'
+
+
 def test_a_near_miss_the_model_would_answer_is_stopped_by_verification(llm_kb):
-    question = "What is the maximum award per grant in the Metro Welding Partnership's round 3?"
-    q = llm_kb.understand(question)
+    q = llm_kb.understand(NEAR_MISS)
     qvec = llm_kb.embedder.embed_query(q.retrieval_query)
     passages, _ = llm_kb.retriever.search(q.retrieval_query, qvec=qvec)
     reader = llm_kb.reader
-    raw = reader.llm.generate(reader.messages(question, reader._fit(q, qvec, passages), None), max_tokens=80).text
-    assert "4,200,000" in raw  # the model alone gives the fund total as the maximum award
-    answer = llm_kb.ask(question)
+    raw = reader.llm.generate(reader.messages(NEAR_MISS, reader._fit(q, qvec, passages), None), max_tokens=80).text
+    assert re.search(r"\$\d{3}", raw), raw  # the model alone gives a stipend: another program's, or none at all
+    answer = llm_kb.ask(NEAR_MISS)
     assert answer.refused and answer.text.startswith(REFUSAL)
-    assert "4,200,000" not in answer.text
-    assert any("about something else" in d.reason for d in answer.dropped), answer.dropped
+    assert not re.search(r"\$\d", answer.text)
+    assert any(re.search(r"\$\d", d.text) and re.search(r"not in passage|not said of|about something else", d.reason)
+               for d in answer.dropped), answer.dropped
 
 
 def test_a_follow_up_is_read_against_the_conversation(llm_kb):
@@ -145,7 +152,6 @@ def test_the_chat_shows_the_quote_then_the_models_words_then_the_checked_answer(
     assert shown[0].startswith("_Quoting the sources while the reader checks its answer")
     assert any(s.startswith("_Checking against the sources…_") for s in shown[1:-1])  # tokens as they come
     assert "Checking" not in shown[-1] and "Worker Centered".lower() in shown[-1].lower() and "[1]" in shown[-1]
-    near_miss = "What is the maximum award per grant in the Metro Welding Partnership's round 3?"
-    final = list(ChatApp(llm_kb).respond(near_miss, [], []))[-1][0][-1]["content"]
+    final = list(ChatApp(llm_kb).respond(NEAR_MISS, [], []))[-1][0][-1]["content"]
     assert final.startswith("**Not in the materials.**")
     assert "removed: not supported by the sources" in final

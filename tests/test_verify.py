@@ -64,6 +64,14 @@ def test_a_bare_figure_must_sit_with_what_the_question_names(verifier):
     assert not good and "not said of king" in dropped[0].reason
     good, _, _ = kept(verifier, [Claim("188", (1,))], evidence(text), "How many graduates live in Fresno County?")
     assert len(good) == 1
+    # a question naming two things needs only one of them beside each figure
+    two = "How many graduates live in Fresno County, and when did the Visalia cohort start in January?"
+    good, dropped, _ = kept(verifier, [Claim("188 graduates live in Fresno County.", (1,))], evidence(text), two)
+    assert len(good) == 1, dropped
+
+
+def test_a_clock_time_is_not_read_as_extra_numbers():
+    assert numbers("Tuesdays 9:00 a.m. to 3:30 p.m.") == {9.0, 3.0}
 
 
 def test_a_name_found_in_no_passage_is_dropped(verifier):
@@ -100,3 +108,29 @@ def test_model_text_is_read_into_claims_whatever_its_marker_style():
         ("Composition: two clinics", (1,), True)]
     assert render(claims) == "The deadline is March 20. [2] It funds partnerships. [1]\n- Composition: two clinics [1]"
     assert [c.cites for c in parse("See [7] and [0].", 2)] == [()]  # markers naming no given passage are dropped
+
+
+PRINCIPLES_TEXT = ("WED believes partnerships work when they follow 4 key principles:\n\n"
+                   "• Industry Driven - Employers and Labor bring first-hand knowledge of the work. Thru partnership, "
+                   "training standards are industry-valued.\n\n"
+                   "• Worker Centered - Respecting worker's insights is part of inclusion.\n\n"
+                   "• Community Focused - Economic growth alone does not guarantee equity.\n\n"
+                   "• Results Measured - Partnerships address issues through measurable outcomes.\n\n"
+                   "Unions have a long tradition of training.")
+
+
+def test_a_shortened_list_gets_its_labels_and_missing_items_back_as_quotes():
+    from kb.readers.lists import asked_count, restore_lists
+    assert asked_count("What are WED's four key principles?") == 4
+    assert asked_count("Who convenes a partnership?") == 0
+    model = parse("Thru partnership, training standards are industry-valued [1]\n"
+                  "- Worker Centered - Respecting worker's insights is part of inclusion [1]\n"
+                  "- Partnerships address issues through measurable outcomes [1]", 1)
+    out = render(restore_lists(model, evidence(PRINCIPLES_TEXT), "What are WED's four key principles?"))
+    lines = out.split("\n")
+    assert [ln.split(" - ")[0] for ln in lines] == ["- Industry Driven", "- Worker Centered", "- Community Focused",
+                                                    "- Results Measured"], out
+    assert "Economic growth alone does not guarantee equity. [1]" in lines[2]
+    # without a count in the question nothing is added; a label is still put back
+    out = render(restore_lists(model[:1], evidence(PRINCIPLES_TEXT), "Tell me more about the first one."))
+    assert out == "- Industry Driven - Thru partnership, training standards are industry-valued [1]", out

@@ -1,7 +1,7 @@
 """The llm reader: a language model reads the passages and writes a short cited answer; verification decides
 what of it stands.
 
-The prompt is a fixed prefix (instructions and four examples we wrote for it, about workforce programs that
+The prompt is a fixed prefix (instructions and three examples we wrote for it, about workforce programs that
 appear in no document or question set) followed by the numbered passages and the question. The prefix is
 identical on every call, so a local model reads it once per process. Passages are given whole in rank order
 until `llm_context_tokens` is spent; a passage that does not fit whole gives its sentences closest to the
@@ -11,6 +11,8 @@ Answerability, from three mechanical signals (each measured alone and together i
 - the model's own judgement: the probability of its refusal phrase at the first step (`max_refusal_p`);
 - coverage: the cited passages must mention what the question asks about (`min_coverage`, kb/verify.py);
 - verification: a sentence the passages do not back is dropped (and reported); nothing left means refusal.
+
+A list the model shortened gets its labels and left-out items back, as quotes (kb/readers/lists.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from kb.embedding import Embedder
 from kb.llm import LLM, REFUSAL_PHRASE, LLMError
 from kb.question import QuestionInfo
 from kb.readers import Draft, compose, refusal
+from kb.readers.lists import restore_lists
 from kb.settings import Settings
 from kb.types import Passage
 from kb.units import readable, units
@@ -160,6 +163,7 @@ class LLMReader:
         evidence = {n: Evidence.of(n, p) for n, p in shown.items()}
         terms = sorted(q.specific or q.terms)
         kept, dropped, quotes = self.verifier.check(claims, evidence, q.text, terms)
+        kept = restore_lists(kept, evidence, q.text)
         cited = [evidence[n] for n in sorted({n for c in kept for n in c.cites})]
         cover, missing = self.verifier.coverage(terms, cited or list(evidence.values()))
         signals = {"p_refusal": -1.0 if p_refusal is None else p_refusal, "model_refused": float(said_no),
