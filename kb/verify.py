@@ -119,6 +119,12 @@ def _base(w: str) -> str:
     return re.sub(r"(?:'s|’s|s)$", "", w) if len(w) > 3 else w
 
 
+# Capitalised by convention, not names of another thing: "Tuesdays 9:00 a.m. PT", "March 13".
+_CALENDAR = {_base(w) for w in ("january february march april may june july august september october november "
+                                "december monday tuesday wednesday thursday friday saturday sunday mondays tuesdays "
+                                "wednesdays thursdays fridays saturdays sundays pt pst pdt et est edt ct mt").split()}
+
+
 def _fold(text: str) -> str:
     """Lowercase without accents: "Baños" and "Banos" are one name."""
     return "".join(ch for ch in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(ch))
@@ -283,7 +289,7 @@ class Verifier:
             forms = _word_forms(close)
             absent = sorted(n for n in question.names if n not in forms)
             if absent and not any(p <= forms for p in question.phrases) and \
-                    names(u.text) - question.names - _word_forms(around):
+                    names(u.text) - question.names - _word_forms(around) - _CALENDAR:
                 other_of = other_of or absent[0]
                 continue
             ctx, nums = set(stems(close)), numbers(close)

@@ -74,6 +74,14 @@ def test_a_clock_time_is_not_read_as_extra_numbers():
     assert numbers("Tuesdays 9:00 a.m. to 3:30 p.m.") == {9.0, 3.0}
 
 
+def test_days_and_months_beside_a_figure_are_not_another_thing_it_is_said_of(verifier):
+    ev = evidence("Drop-in office hours: Tuesdays and Thursdays, 9:00 a.m. to 3:00 p.m. PT, until March 13.",
+                  title="Applicant webinar")
+    claim = Claim("Drop-in office hours are Tuesdays and Thursdays from 9:00 a.m. to 3:00 p.m. PT.", (1,))
+    good, dropped, _ = kept(verifier, [claim], ev, "When are the drop-in office hours for HRTP-CV 2026 applicants?")
+    assert len(good) == 1, dropped
+
+
 def test_a_name_found_in_no_passage_is_dropped(verifier):
     claim = Claim("Governor Jerry Brown launched the High Roads Initiative in 2017.", (1,))
     good, dropped, _ = kept(verifier, [claim], evidence(NEWS))
