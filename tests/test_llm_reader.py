@@ -155,3 +155,22 @@ def test_the_chat_shows_the_quote_then_the_models_words_then_the_checked_answer(
     final = list(ChatApp(llm_kb).respond(NEAR_MISS, [], []))[-1][0][-1]["content"]
     assert final.startswith("**Not in the materials.**")
     assert "removed: not supported by the sources" in final
+
+
+def test_a_new_process_reads_the_fixed_prompt_back_from_disk_and_answers_the_same(llm_kb, tmp_path):
+    path = llm_kb.reader.llm.path
+    reader = llm_kb.reader
+    passage = Passage(Chunk(id="c", text=LISTING, doc_sha="d", path="p", title="Metro Welding listing"), 1.0)
+    ask = lambda q: reader.messages(q, [(passage, LISTING)], None)  # noqa: E731
+    first = LocalLLM(path, state_dir=tmp_path)
+    assert first.restored_tokens == 0
+    first.generate(ask("When is the application deadline?"), max_tokens=20)  # writes the state file
+    (state,) = tmp_path.iterdir()
+    second = LocalLLM(path, state_dir=tmp_path)
+    assert second.restored_tokens > 400  # the instructions and examples, read back instead of re-read
+    question = ask("Who may apply?")
+    assert second.generate(question, max_tokens=30).text == first.generate(question, max_tokens=30).text
+    del first, second
+    state.write_bytes(b"not a model state")  # a damaged file is dropped, not trusted
+    third = LocalLLM(path, state_dir=tmp_path)
+    assert third.restored_tokens == 0 and not state.exists()
