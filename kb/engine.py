@@ -9,8 +9,11 @@ import logging
 import queue
 import threading
 import time
-from typing import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
+
+import numpy as np
 
 from kb.claims import REFUSAL
 from kb.embedding import Embedder, get_embedder, model_name
@@ -22,7 +25,7 @@ from kb.readers.extractive import ExtractiveReader
 from kb.retrieve import Retriever
 from kb.settings import Settings
 from kb.store import FileRecord, Store
-from kb.types import Answer, Chunk, IngestReport
+from kb.types import Answer, Chunk, IngestReport, Passage
 from kb.verify import Verifier
 
 log = logging.getLogger(__name__)
@@ -98,6 +101,41 @@ class KnowledgeBase:
             id: str | None = None, reader: Reader | None = None, on_text=None) -> Answer:
         """Answer `question` from the store. `reader` overrides the configured one (evals compare them);
         `on_text` receives a language model's text as it is written (the chat streams it)."""
+        found = self._retrieve(question, history, mode, id)
+        if isinstance(found, Answer):
+            return found
+        return self._answer(found, reader or self.reader, history, on_text, id)
+
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[tuple[str, object]]:
+        """Answer as events for a face that shows progress: ("quick", Answer) the quoted answer, at once, when
+        the configured reader is a model; ("text", str) the model's words as it writes them; ("final", Answer)
+        the verified answer. Both readers read the same retrieved passages; the model runs in a worker
+        thread; events arrive in order."""
+        found = self._retrieve(question, history, None)
+        if isinstance(found, Answer) or self.reader is self.extractive:
+            yield "final", found if isinstance(found, Answer) else self._answer(found, self.reader, history)
+            return
+        events: queue.Queue = queue.Queue()
+        yield "quick", self._answer(found, self.extractive, history)
+
+        def work() -> None:
+            try:
+                events.put(("final", self._answer(found, self.reader, history, lambda t: events.put(("text", t)))))
+            except BaseException as exc:  # handed to the caller's thread, which raises it
+                events.put(("error", exc))
+
+        threading.Thread(target=work, daemon=True).start()
+        while True:
+            kind, value = events.get()
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            yield kind, value
+            if kind == "final":
+                return
+
+    def _retrieve(self, question: str, history: list[dict] | None, mode: str | None,
+                  id: str | None = None) -> "_Found | Answer":
+        """The question understood and its passages ranked; an `Answer` when there is nothing to ask."""
         t0 = time.perf_counter()
         question = (question or "").strip()
         if not question:
@@ -110,43 +148,20 @@ class KnowledgeBase:
         qvec = self.embedder.embed_query(q.retrieval_query)
         embed_ms = (time.perf_counter() - t) * 1000
         passages, timings = self.retriever.search(q.retrieval_query, mode=mode, qvec=qvec)
-        timings = {"embed": embed_ms, **timings}
+        return _Found(question, q, qvec, passages, {"embed": embed_ms, **timings}, t0)
+
+    def _answer(self, found: "_Found", reader: Reader, history: list[dict] | None, on_text=None,
+                id: str | None = None) -> Answer:
         t = time.perf_counter()
-        draft = self._read(reader or self.reader, q, qvec, passages, history, on_text)
-        timings.update(draft.timings)
-        timings["answer"] = (time.perf_counter() - t) * 1000
-        timings["total"] = (time.perf_counter() - t0) * 1000
+        draft = self._read(reader, found.q, found.qvec, found.passages, history, on_text)
+        timings = {**found.timings, **draft.timings, "answer": (time.perf_counter() - t) * 1000}
+        timings["total"] = (time.perf_counter() - found.t0) * 1000
         if draft.refused:
-            log.info("refused %r: %s", question[:80], draft.reason)
+            log.info("refused %r: %s", found.question[:80], draft.reason)
         for d in draft.dropped:
             log.info("dropped %r: %s", d.text[:80], d.reason)
-        return Answer(question, draft.text, draft.refused, draft.sources, timings, q.retrieval_query, id,
+        return Answer(found.question, draft.text, draft.refused, draft.sources, timings, found.q.retrieval_query, id,
                       draft.reader, draft.dropped, draft.reason, draft.signals)
-
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[tuple[str, object]]:
-        """Answer as events for a face that shows progress: ("quick", Answer) the quoted answer, at once, when
-        the configured reader is a model; ("text", str) the model's words as it writes them; ("final", Answer)
-        the verified answer. The model runs in a worker thread; events arrive in order."""
-        if self.reader is self.extractive:
-            yield "final", self.ask(question, history)
-            return
-        events: queue.Queue = queue.Queue()
-        yield "quick", self.ask(question, history, reader=self.extractive)
-
-        def work() -> None:
-            try:
-                events.put(("final", self.ask(question, history, on_text=lambda t: events.put(("text", t)))))
-            except BaseException as exc:  # handed to the caller's thread, which raises it
-                events.put(("error", exc))
-
-        threading.Thread(target=work, daemon=True).start()
-        while True:
-            kind, value = events.get()
-            if kind == "error":
-                raise value  # type: ignore[misc]
-            yield kind, value
-            if kind == "final":
-                return
 
     def _read(self, reader: Reader, q, qvec, passages, history, on_text):
         from kb.llm import LLMError
@@ -217,3 +232,16 @@ class KnowledgeBase:
 
 
 __all__ = ["KnowledgeBase", "REFUSAL"]
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One question's retrieval, read by one or more readers."""
+
+    question: str
+    q: QuestionInfo
+    qvec: np.ndarray
+    passages: list[Passage]
+    timings: dict[str, float]
+    t0: float
+
