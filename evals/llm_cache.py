@@ -30,7 +30,8 @@ class CachedLLM:
         with self._lock:
             row = self._db.execute("select value from gen where key = ?", (key,)).fetchone()
         if row:
-            gen = Generation(**json.loads(row[0]))
+            saved = json.loads(row[0])
+            gen = Generation(saved["text"], saved["p_refusal"], saved.get("ms", 0.0))
             if on_text:
                 on_text(gen.text)
             return gen

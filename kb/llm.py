@@ -39,8 +39,6 @@ class LLMError(KBError):
 class Generation:
     text: str
     p_refusal: float | None  # None when the backend cannot report token probabilities
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
     ms: float = 0.0
 
 
@@ -132,7 +130,6 @@ class LocalLLM:
             return scores
 
         parts: list[str] = []
-        usage = {"prompt_tokens": 0, "completion_tokens": 0}
         t = time.perf_counter()
         with self._lock:
             stream = self._llm.create_chat_completion(
@@ -144,11 +141,9 @@ class LocalLLM:
                     parts.append(delta)
                     if on_text:
                         on_text(delta)
-            usage["completion_tokens"] = len(parts)
             if self._state and not self.restored_tokens and not self._state.exists():
                 self._save()
-        return Generation("".join(parts), first[0] if first else None, usage["prompt_tokens"],
-                          usage["completion_tokens"], (time.perf_counter() - t) * 1000)
+        return Generation("".join(parts), first[0] if first else None, (time.perf_counter() - t) * 1000)
 
 
 class ServerLLM:
@@ -213,7 +208,7 @@ class ServerLLM:
                             on_text(delta)
         except httpx.HTTPError as exc:
             raise LLMError(f"the model server at {self.url} failed ({exc.__class__.__name__}); is it still running?") from exc
-        return Generation("".join(parts), p_refusal, 0, len(parts), (time.perf_counter() - t) * 1000)
+        return Generation("".join(parts), p_refusal, (time.perf_counter() - t) * 1000)
 
 
 def _refusal_from_logprobs(logprobs: dict | None) -> float | None:

@@ -104,17 +104,6 @@ def name_phrases(text: str) -> tuple[frozenset[str], ...]:
     return tuple(frozenset(r) for r in runs)
 
 
-def _acronyms(text: str) -> set[str]:
-    """Initials of runs of capitalised words: "Valley Care Careers Partnership" gives "vccp" (and "vcc", ...)."""
-    out = set()
-    for run in re.findall(r"(?:[A-Z][\w'’-]*(?:\s+(?:of|and|for|the|&)\s+|\s+)?){2,}", text):
-        initials = [w[0].lower() for w in run.split() if w[0].isupper()]
-        for a in range(len(initials)):
-            for b in range(a + 2, len(initials) + 1):
-                out.add("".join(initials[a:b]))
-    return out
-
-
 def _base(w: str) -> str:
     return re.sub(r"(?:'s|’s|s)$", "", w) if len(w) > 3 else w
 
