@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from evals.metrics import percentile
-from evals.run import DEV, TEST, load_questions
+from evals.sets import DEV, TEST, load_questions
 
 
 def _free_port() -> int:

@@ -54,16 +54,21 @@ def evidence_recall(cited_texts: list[str], evidence: list[str]) -> float:
 def citation_scores(answer: str, sources: dict[int, str]) -> tuple[float, float]:
     """(citation precision, groundedness): the share of citations whose passage contains the sentence citing it,
     and the share of answer sentences found in every passage they cite (uncited text counts as ungrounded)."""
+    return _tally(answer, lambda claim, n: norm(claim) in norm(sources.get(n, "")))
+
+
+def _tally(answer: str, backs) -> tuple[float, float]:
+    """(share of (sentence, citation) pairs where `backs(sentence, n)`, share of sentences backed by every
+    passage they cite); text outside any cited sentence counts as one more ungrounded sentence."""
     claims = split_claims(answer)
     uncited = _MARKERS.sub("", answer)
     for c, _ in claims:
         uncited = uncited.replace(c, "", 1)
-    uncited = norm(uncited)
-    pairs = [(norm(c) in norm(sources.get(n, "")), n) for c, ns in claims for n in ns]
-    grounded = [all(norm(c) in norm(sources.get(n, "")) for n in ns) for c, ns in claims]
-    precision = sum(ok for ok, _ in pairs) / len(pairs) if pairs else 0.0
-    total = len(grounded) + (1 if uncited else 0)
-    return precision, (sum(grounded) / total if total else 0.0)
+    ok = {(c, n): backs(c, n) for c, ns in claims for n in ns}
+    pairs = [ok[(c, n)] for c, ns in claims for n in ns]
+    grounded = [all(ok[(c, n)] for n in ns) for c, ns in claims]
+    total = len(grounded) + (1 if norm(uncited) else 0)
+    return (sum(pairs) / len(pairs) if pairs else 0.0), (sum(grounded) / total if total else 0.0)
 
 
 def words(answer: str) -> int:
@@ -96,13 +101,5 @@ def verified_scores(answer: str, citations: dict[int, dict], verifier, question:
     evidence = {n: Evidence.of(n, Passage(Chunk(id=c.get("chunk_id", ""), text=c["text"], doc_sha="", path=c["source"],
                                                 title=c["title"], section=c.get("section", "")), 0.0))
                 for n, c in citations.items()}
-    claims = split_claims(answer)
-    uncited = _MARKERS.sub("", answer)
-    for c, _ in claims:
-        uncited = uncited.replace(c, "", 1)
     asked = verifier.asked(question, [])
-    ok = {(c, n): n in evidence and verifier.supports(c, evidence[n], asked).ok for c, ns in claims for n in ns}
-    pairs = [ok[(c, n)] for c, ns in claims for n in ns]
-    grounded = [all(ok[(c, n)] for n in ns) for c, ns in claims]
-    total = len(grounded) + (1 if norm(uncited) else 0)
-    return (sum(pairs) / len(pairs) if pairs else 0.0), (sum(grounded) / total if total else 0.0)
+    return _tally(answer, lambda claim, n: n in evidence and verifier.supports(claim, evidence[n], asked).ok)

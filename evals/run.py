@@ -7,14 +7,13 @@ store is never touched) and runs the questions there; `run` scores questions aga
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from evals import metrics as m
-from evals.sets import DEV, TEST, EvalSet, QuestionFileError, corpus_set  # noqa: F401 (re-exported)
+from evals.sets import EvalSet, load_questions
 from kb.embedding import Embedder
 from kb.engine import KnowledgeBase
 from kb.llm import REFUSAL_PHRASE
@@ -27,22 +26,6 @@ ANSWER_KEYS = ("fact_recall", "evidence_recall", "citation_precision", "grounded
                "false_refusal_rate", "median_words", "latency_p50_ms", "latency_p95_ms", "passed",
                "model_alone_fact_recall", "model_alone_refusal_accuracy")
 RETRIEVAL_KEYS = ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@5")
-
-
-def load_questions(path: Path) -> list[dict]:
-    rows = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise QuestionFileError(f"{path}:{i}: not JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or not isinstance(row.get("question"), str) or row.get("expect") not in ("answer", "refuse"):
-            raise QuestionFileError(f'{path}:{i}: needs "question" and "expect": "answer"|"refuse"')
-        row.setdefault("id", f"line{i}")
-        rows.append(row)
-    return rows
 
 
 @dataclass

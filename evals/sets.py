@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,3 +44,17 @@ def corpus_set(corpus: Path, questions: Path | None, split: str) -> EvalSet:
     return EvalSet(corpus.name, corpus, questions)
 
 
+def load_questions(path: Path) -> list[dict]:
+    rows = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise QuestionFileError(f"{path}:{i}: not JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str) or row.get("expect") not in ("answer", "refuse"):
+            raise QuestionFileError(f'{path}:{i}: needs "question" and "expect": "answer"|"refuse"')
+        row.setdefault("id", f"line{i}")
+        rows.append(row)
+    return rows

@@ -12,6 +12,7 @@ same ids. One ingest at a time per store directory (an OS file lock, released if
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -123,19 +124,17 @@ class Syncer:
     a writer thread upserts them and registers each file once all its chunks are in. The encoder waits on
     neither parsing nor Chroma."""
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder | Callable[[], Embedder],
+    def __init__(self, settings: Settings, store: Store, load_embedder: Callable[[], Embedder],
                  bm25: BM25Index) -> None:
-        """`embedder` may be a function that loads it: it is called only when a chunk must be embedded, so a
-        run that finds nothing new never loads the model."""
+        """`load_embedder` is called only when a chunk must be embedded, so a run that finds nothing new never
+        loads the model."""
         self.settings, self.store, self.bm25 = settings, store, bm25
-        self._embedder = embedder
+        self._load_embedder = load_embedder
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # identical chunk texts embed once
 
-    @property
+    @functools.cached_property
     def embedder(self) -> Embedder:
-        if not hasattr(self._embedder, "embed_batch"):  # a loader, not yet called
-            self._embedder = self._embedder()
-        return self._embedder
+        return self._load_embedder()
 
     def run(self, paths: list[Path], progress: bool | None = None) -> IngestReport:
         t0 = time.perf_counter()

@@ -235,7 +235,8 @@ def eval_(ctx: click.Context, sets: tuple[str, ...], corpus: Path | None, split:
     Examples: hrtp eval; hrtp eval --corpus evals/wild --split dev --reader extractive,llm
     """
     from evals.report import table, write
-    from evals.run import QuestionFileError, corpus_set, evaluate, load_questions, make_readers, run
+    from evals.run import evaluate, make_readers, run
+    from evals.sets import QuestionFileError, corpus_set, load_questions
 
     names = tuple(r.strip() for r in (readers or "").split(",") if r.strip())
     for name in names:

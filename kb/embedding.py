@@ -43,7 +43,6 @@ class Embedder:
     name: str
     model_path: str
     dim: int
-    backend: str
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # inference from several UI threads at once only thrashes 2 cores
@@ -140,9 +139,7 @@ class OnnxEmbedder(Embedder):
     """The exported network through ONNX Runtime; tokenising, mean pooling and normalising as
     sentence-transformers does them."""
 
-    backend = "onnx"
-
-    def __init__(self, folder: Path, name: str, threads: int = 0, source: str = "") -> None:
+    def __init__(self, folder: Path, name: str, source: str = "") -> None:
         super().__init__()
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -150,7 +147,7 @@ class OnnxEmbedder(Embedder):
         meta = json.loads((folder / "meta.json").read_text())
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # optimised once, at export
-        so.intra_op_num_threads = threads or os.cpu_count() or 1
+        so.intra_op_num_threads = os.cpu_count() or 1
         so.inter_op_num_threads = 1
         so.log_severity_level = 3
         # Threads that spin waiting for work steal the core the other jobs on this machine need.
@@ -181,8 +178,6 @@ class OnnxEmbedder(Embedder):
 
 class TorchEmbedder(Embedder):
     """sentence-transformers on torch: the reference implementation."""
-
-    backend = "torch"
 
     def __init__(self, model_path: str, name: str = "") -> None:
         super().__init__()

@@ -46,19 +46,19 @@ class ExportError(Exception):
     """The model cannot be exported or its export does not reproduce its vectors."""
 
 
-def export(source: Path, out: Path, threads: int = 0) -> dict:
+def export(source: Path, out: Path) -> dict:
     """Export the sentence-transformers folder `source` into the empty folder `out`; return its meta."""
     try:
         with warnings.catch_warnings():  # the tracer's warnings are about code paths the checks below cover
             warnings.simplefilter("ignore")
-            return _export(source, out, threads)
+            return _export(source, out)
     except ExportError:
         raise
     except Exception as exc:  # torch's exporter and ONNX Runtime fail in many ways; each means "no export"
         raise ExportError(f"{exc.__class__.__name__}: {str(exc)[:300]}") from exc
 
 
-def _export(source: Path, out: Path, threads: int) -> dict:
+def _export(source: Path, out: Path) -> dict:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a hub lookup would hang on an offline machine
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
@@ -107,14 +107,13 @@ def _export(source: Path, out: Path, threads: int) -> dict:
 
     from kb.embedding import OnnxEmbedder  # the runtime path itself, exactly as queries will use it
 
-    got = OnnxEmbedder(out, "check", threads).embed_batch(PROBES, batch_size=len(PROBES))
+    got = OnnxEmbedder(out, "check").embed_batch(PROBES, batch_size=len(PROBES))
     want = st.encode(PROBES, batch_size=len(PROBES), normalize_embeddings=True, convert_to_numpy=True,
                      show_progress_bar=False)
     worst = float(np.min(np.sum(got * want, axis=1)))
     if worst < MIN_COSINE:
         raise ExportError(f"the ONNX vectors differ from sentence-transformers' (cosine {worst:.6f} < {MIN_COSINE})")
-    meta["check_min_cosine"] = round(worst, 8)
-    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    meta["check_min_cosine"] = round(worst, 8)  # the caller writes the final meta.json
     log.info("exported %s to ONNX in %.0f s (cosine to sentence-transformers >= %.6f)", source.name,
              time.perf_counter() - t, worst)
     return meta

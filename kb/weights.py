@@ -113,7 +113,7 @@ def mpnet_path(cache: Path) -> Path:
 
 
 # ONNX exports of the embedding models ------------------------------------------------------------------
-def onnx_export_dir(name: str, source: Path, cache: Path, threads: int = 0, retry: bool = False) -> Path:
+def onnx_export_dir(name: str, source: Path, cache: Path, retry: bool = False) -> Path:
     """The ONNX export of the sentence-transformers folder `source`, made on first use (about a minute for
     mpnet; `hrtp prepare` makes it at setup). Raises kb.onnx_export.ExportError when it cannot be made; a
     failed export is remembered (not tried at every start) until the model changes or `retry` is given."""
@@ -135,7 +135,7 @@ def onnx_export_dir(name: str, source: Path, cache: Path, threads: int = 0, retr
             work = Path(tmp) / "export"
             work.mkdir()
             try:
-                meta = export(source, work, threads) | {"source_stamp": stamp}
+                meta = export(source, work) | {"source_stamp": stamp}
             except ExportError as exc:
                 failed.write_text(f"{stamp}\n{exc}\n")
                 raise

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evals.run import load_questions
+from evals.sets import load_questions
 from evals.sets import DEV, TEST
 from kb.embedding import OnnxEmbedder, TorchEmbedder, VectorMemo, export_onnx, get_embedder
 from kb.engine import KnowledgeBase

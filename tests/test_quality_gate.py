@@ -9,7 +9,8 @@ import json
 import pytest
 
 from evals.metrics import relevant
-from evals.run import evaluate, load_questions
+from evals.run import evaluate
+from evals.sets import load_questions
 from evals.sets import EVAL_SETS, HERE
 from kb.settings import Settings
 

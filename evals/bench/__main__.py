@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 from evals import run as evalrun
+from evals import sets
 from evals.bench import corpus, measure, naive, startup, table
 from evals.bench.cache import CachedEmbedder
 from kb.embedding import get_embedder
-from evals.bench.measure import bench_settings
 from kb.engine import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> dict:
     emb = get_embedder(base.model, base.cache_dir)
     emb.memo = None  # sentence vectors from earlier runs on disk would make this run's cold passes warm
     cached = CachedEmbedder(emb, out / "vectors.npz")
-    questions = evalrun.load_questions(evalrun.DEV) + evalrun.load_questions(evalrun.TEST)
+    questions = sets.load_questions(sets.DEV) + sets.load_questions(sets.TEST)
     res: dict = {"machine": _machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
 
     def folder(n: int) -> Path:
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
         full, _ = measure.ingest_once(emb, [folder(n)], measure.fresh_store(work, "noop"))
         res["full_ingest"] = full
         res["noop"] = measure.noop_reingest(emb, folder(n), work / "noop", full["seconds"])
-    bundled = KnowledgeBase(bench_settings(measure.fresh_store(work, "bundled")), emb)
+    bundled = KnowledgeBase(measure.bench_settings(measure.fresh_store(work, "bundled")), emb)
     bundled.ingest([BUNDLED_CORPUS], progress=False)
     if "latency" not in skip:
         res["latency"] = {"bundled": measure.latency(bundled, questions)}
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 def _store_with(emb, *folders: Path) -> KnowledgeBase:
     store = folders[1]
-    kb = KnowledgeBase(bench_settings(store), emb)
+    kb = KnowledgeBase(measure.bench_settings(store), emb)
     kb.ingest([folders[0], folders[2]], progress=False)
     return kb
 
@@ -103,7 +103,7 @@ def _naive_vs_ours(emb, cached, distractors: Path, work: Path, questions: list[d
     for f in BUNDLED_CORPUS.glob("*.txt"):
         shutil.copy(f, mixed / f.name)
     peer = naive.run(emb, mixed, work / "naive-store", questions)
-    ours_kb = KnowledgeBase(bench_settings(work / "ours-mixed"), emb)
+    ours_kb = KnowledgeBase(measure.bench_settings(work / "ours-mixed"), emb)
     t = time.perf_counter()
     ours_kb.ingest([mixed], progress=False)
     secs = time.perf_counter() - t
@@ -119,7 +119,7 @@ def _naive_vs_ours(emb, cached, distractors: Path, work: Path, questions: list[d
 def _server_latency(cached, folder: Path, work: Path, questions: list[dict]) -> dict:
     server = measure.ChromaServer(work / "server-data")
     try:
-        kb = KnowledgeBase(bench_settings(work / "server-local", chroma_url=server.url), cached)
+        kb = KnowledgeBase(measure.bench_settings(work / "server-local", chroma_url=server.url), cached)
         kb.ingest([folder, BUNDLED_CORPUS], progress=False)
         kb.embedder  # noqa: B018 - the query side uses the real model through the cache wrapper
         return measure.latency(kb, questions) | {"chunks": kb.store.count(), "url": "loopback"}

@@ -22,8 +22,6 @@ from kb.engine import KnowledgeBase
 from kb.settings import Settings
 
 log = logging.getLogger(__name__)
-HRTP = str(Path(sys.executable).parent / "hrtp")
-
 
 
 def bench_settings(store: Path, **overrides) -> Settings:

@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 
 from evals.metrics import percentile
-from evals.run import load_questions
-from evals.sets import EVAL_SETS
+from evals.sets import EVAL_SETS, load_questions
 from kb.engine import KnowledgeBase
 from kb.settings import Settings
 
