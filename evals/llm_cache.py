@@ -1,5 +1,5 @@
 """A disk cache of a language model's answers, for evaluation only: re-scoring a change to verification or
-answerability must not wait for the model again. Keyed by the model's name and the exact messages; decoding
+answerability must not wait for the model again. Keyed by the model's name (and llama.cpp build) and the exact messages; decoding
 is greedy, so a cached answer is the answer the model would give. Latencies are the ones first measured."""
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ class CachedLLM:
         return self.llm.count_tokens(text)
 
     def generate(self, messages: list[dict], *, max_tokens: int, on_text=None) -> Generation:
-        key = hashlib.sha256(json.dumps([self.name, max_tokens, messages], sort_keys=True).encode()).hexdigest()
+        # A local model's answers also depend on the llama.cpp build (its kernels round differently).
+        model = [self.name, build] if (build := getattr(self.llm, "build", None)) else self.name
+        key = hashlib.sha256(json.dumps([model, max_tokens, messages], sort_keys=True).encode()).hexdigest()
         with self._lock:
             row = self._db.execute("select value from gen where key = ?", (key,)).fetchone()
         if row:

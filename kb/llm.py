@@ -68,6 +68,7 @@ class LocalLLM:
                           n_threads=threads or os.cpu_count() or 2)
         self.path = Path(model_path)
         self.name = self.path.name
+        self.build = _build_id()
         self.load_ms = (time.perf_counter() - t) * 1000
         self._lock = threading.Lock()
         first = self._llm.tokenize(REFUSAL_PHRASE.encode(), add_bos=False, special=False)[0]
@@ -75,7 +76,10 @@ class LocalLLM:
         log.info("loaded %s in %.1f s", self.name, self.load_ms / 1000)
         # The model's memory of a whole earlier prompt, kept on disk: a new process reads it back instead of
         # re-reading the fixed instructions and examples (about 5 s on 2 cores); only the shared prefix is used.
-        self._state = (Path(state_dir) / f"{self.name}.{self.path.stat().st_size}.ctx{N_CTX}.kv") if state_dir else None
+        # Named by the model file, the context size and the llama.cpp build: a state computed by other kernels
+        # would answer (very slightly) differently from a fresh process.
+        self._state = (Path(state_dir) / f"{self.name}.{self.path.stat().st_size}.ctx{N_CTX}.{self.build}.kv"
+                       if state_dir else None)
         self.restored_tokens = self._restore() if self._state else 0
 
     def _restore(self) -> int:
@@ -108,6 +112,9 @@ class LocalLLM:
             if llama_cpp.llama_state_save_file(self._llm.ctx, str(tmp).encode(),
                                                (llama_cpp.llama_token * len(ids))(*ids), len(ids)):
                 os.replace(tmp, self._state)
+                for old in self._state.parent.glob(f"{self.name}.*.kv"):  # left by another build or context size
+                    if old != self._state:
+                        old.unlink(missing_ok=True)
         except OSError as exc:
             log.info("model state not saved (%s)", exc)
         finally:
@@ -144,6 +151,16 @@ class LocalLLM:
             if self._state and not self.restored_tokens and not self._state.exists():
                 self._save()
         return Generation("".join(parts), first[0] if first else None, (time.perf_counter() - t) * 1000)
+
+
+def _build_id() -> str:
+    """Which llama.cpp build runs here: its version and the CPU features it was compiled with."""
+    import hashlib
+
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode(errors="replace")
+    return hashlib.sha256(f"{llama_cpp.__version__} {info}".encode()).hexdigest()[:10]
 
 
 class ServerLLM:

@@ -5,7 +5,9 @@ import json
 from click.testing import CliRunner
 
 from evals import metrics as m
+from evals.llm_cache import CachedLLM
 from kb.cli import main
+from kb.llm import Generation
 
 
 def test_relevance_ignores_case_punctuation_and_spacing():
@@ -71,3 +73,32 @@ def test_a_bad_question_file_is_a_usage_error(tmp_path):
     qfile.write_text('{"question": "no expect"}\n')
     result = CliRunner().invoke(main, ["--store", str(tmp_path / "s"), "eval", "--questions", str(qfile)])
     assert result.exit_code == 2 and "q.jsonl:1" in result.output
+
+
+class _Model:
+    """Stands in for the reader model (the cache is what is tested): counts the times it is asked."""
+
+    name = "reader.gguf"
+
+    def __init__(self, build: str) -> None:
+        self.build, self.calls = build, 0
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def generate(self, messages, *, max_tokens, on_text=None) -> Generation:
+        self.calls += 1
+        return Generation(f"Answer {self.calls} of {self.build} [1].", 0.01, 5.0)
+
+
+def test_the_eval_cache_replays_an_answer_but_not_one_from_another_llama_build(tmp_path):
+    question = [{"role": "user", "content": "[1] A passage.\n\nQuestion: what?"}]
+    model = _Model("build-a")
+    first = CachedLLM(model, tmp_path / "llm.sqlite").generate(question, max_tokens=40)
+    streamed: list[str] = []
+    again = CachedLLM(model, tmp_path / "llm.sqlite").generate(question, max_tokens=40, on_text=streamed.append)
+    assert model.calls == 1 and (again.text, again.p_refusal) == (first.text, first.p_refusal)
+    assert "".join(streamed) == first.text  # a replayed answer still reaches the stream
+    other = _Model("build-b")  # other kernels round differently: its answer is the model's own, not the cached one
+    assert CachedLLM(other, tmp_path / "llm.sqlite").generate(question, max_tokens=40).text == "Answer 1 of build-b [1]."
+    assert other.calls == 1

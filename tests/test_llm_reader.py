@@ -162,10 +162,13 @@ def test_a_new_process_reads_the_fixed_prompt_back_from_disk_and_answers_the_sam
     reader = llm_kb.reader
     passage = Passage(Chunk(id="c", text=LISTING, doc_sha="d", path="p", title="Metro Welding listing"), 1.0)
     ask = lambda q: reader.messages(q, [(passage, LISTING)], None)  # noqa: E731
+    stale = tmp_path / f"{path.name}.{path.stat().st_size}.ctx4096.another-build.kv"
+    stale.write_bytes(b"written by another llama.cpp build")  # never read: other kernels, other numbers
     first = LocalLLM(path, state_dir=tmp_path)
     assert first.restored_tokens == 0
     first.generate(ask("When is the application deadline?"), max_tokens=20)  # writes the state file
-    (state,) = tmp_path.iterdir()
+    (state,) = tmp_path.iterdir()  # and drops the other build's
+    assert state != stale
     second = LocalLLM(path, state_dir=tmp_path)
     assert second.restored_tokens > 400  # the instructions and examples, read back instead of re-read
     question = ask("Who may apply?")

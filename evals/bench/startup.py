@@ -5,7 +5,8 @@
   first question ever asked about these passages) and with it filled by the run before (a cold process whose
   passages were read before);
 - a cold `hrtp --reader llm ask` against the model's load plus one warm answer measured in another process of the
-  same run (goal: no more), when the packaged model is assembled;
+  same run (goal: no more), when the packaged model is assembled. The warm process runs first, and its first
+  question (another one) writes the saved prompt state the cold ask reads back;
 - `hrtp chat` to its first served page (goal: 5 s) and to its start-up line (the model loaded).
 
 Every process gets a cache folder of its own whose model files link to the real cache, so the memo can be
@@ -119,11 +120,13 @@ def llm_available(env: dict[str, str]) -> bool:
 
 
 def private_cache(real: Path, work: Path) -> Path:
-    """A cache folder whose entries link to the real cache's model files, without its vector memo."""
+    """A cache folder whose entries link to the real cache's model files, without its vector memo and without
+    the reader's saved prompt state (which may hold the benchmark's own question, read back whole)."""
     cache = work / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     for entry in real.iterdir() if real.is_dir() else []:
-        if entry.name != "vectors" and not entry.name.endswith(".lock") and not (cache / entry.name).exists():
+        if entry.name not in ("vectors", "llm-state") and not entry.name.endswith(".lock") \
+                and not (cache / entry.name).exists():
             (cache / entry.name).symlink_to(entry)
     return cache
 
@@ -150,12 +153,12 @@ def fast_start(store: Path, rounds: int = 3, llm: bool | None = None, port: int 
             runs["ask_extractive_memo_empty"].append(run_process(ask, env))
             runs["ask_extractive"].append(run_process(ask, env))
             runs["chat"].append(chat_to_page(store, env, port or free_port()))
-        if llm:
-            runs["ask_llm"] = [run_process([HRTP, "--reader", "llm", "ask", QUESTION], env)]
+        if llm:  # the warm process first: its first question writes the saved prompt state the cold ask reads
             warm = subprocess.run([sys.executable, "-c", _WARM, str(store), QUESTION, WARM_FIRST], env=env,
                                   capture_output=True, text=True, timeout=3600)
             out["llm_warm"] = json.loads(warm.stdout.strip().splitlines()[-1]) if warm.returncode == 0 else \
                 {"error": warm.stderr.strip().splitlines()[-1:]}
+            runs["ask_llm"] = [run_process([HRTP, "--reader", "llm", "ask", QUESTION], env)]
         out["runs"] = runs
         out["load_1min_end"] = round(os.getloadavg()[0], 2)
         out["summary"] = summarise(out)
