@@ -6,10 +6,11 @@ STAMP  := $(VENV)/.installed
 LLAMA  := llama-cpp-python[server]==0.3.36
 
 # llama-cpp-python compiles llama.cpp for the CPU. Its default build enables Intel AMX kernels, which crash
-# with "Illegal instruction" on this CPU; AMX stays off. The other flags fix the instruction set at build time
-# On a CPU without AVX-512, turn the AVX512 flags OFF (an AVX2-only build; not benchmarked here).
+# with "Illegal instruction" on this CPU; AMX stays off. The other flags fix the instruction set at build time.
+# On a CPU without AVX-512, turn the AVX512 flags OFF: an AVX2-only build, which reads prompts at half the speed
+# here (70 against 140 tokens/s, BENCHMARKS.md).
 # Weight repacking (GGML_CPU_REPACK) is off too: on this CPU with 2 threads the repacked Q4_K kernels read a
-# prompt at ~78 tokens/s against ~120 without, and repacking adds 0.8 s to every model load (BENCHMARKS.md).
+# prompt at ~78 tokens/s against 120-150 without, and repacking adds 0.8 s to every model load (BENCHMARKS.md).
 LLAMA_CMAKE := -DGGML_CPU_REPACK=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
 	-DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON \
 	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
