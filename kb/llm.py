@@ -12,6 +12,7 @@ That is the model's own answerability judgement, read for free from the answer i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -155,8 +156,6 @@ class LocalLLM:
 
 def _build_id() -> str:
     """Which llama.cpp build runs here: its version and the CPU features it was compiled with."""
-    import hashlib
-
     import llama_cpp
 
     info = llama_cpp.llama_print_system_info().decode(errors="replace")

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evals.sets import load_questions
-from evals.sets import DEV, TEST
+from evals.sets import DEV, TEST, load_questions
 from kb.embedding import OnnxEmbedder, TorchEmbedder, VectorMemo, export_onnx, get_embedder
 from kb.engine import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings

@@ -10,8 +10,7 @@ import pytest
 
 from evals.metrics import relevant
 from evals.run import evaluate
-from evals.sets import load_questions
-from evals.sets import EVAL_SETS, HERE
+from evals.sets import EVAL_SETS, HERE, load_questions
 from kb.settings import Settings
 
 THRESHOLDS = json.loads((HERE / "thresholds.json").read_text())
