@@ -11,6 +11,7 @@ Two collections live in one Chroma (on disk under `store_dir/chroma`, or a serve
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -76,18 +77,23 @@ class Store:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.location = settings.chroma_url or str(settings.store_dir.resolve())
-        self._client = _client(settings)
         self._hnsw = {"space": "cosine", "ef_construction": settings.hnsw_ef, "ef_search": settings.hnsw_ef,
                       "max_neighbors": settings.hnsw_m}
-        names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
-        side = f"{settings.collection}_reembed"
-        if settings.collection not in names and side in names:  # a re-embedding was killed after the old one went
-            self._client.get_collection(side, embedding_function=None).modify(name=settings.collection)
+        self._reopen_lock = threading.Lock()
+        self._open(_client(settings))
+        self._seen = self._read_generation()
+
+    def _open(self, client) -> None:
+        self._client = client
+        names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+        side = f"{self.settings.collection}_reembed"
+        if self.settings.collection not in names and side in names:  # a re-embedding was killed after the old one went
+            client.get_collection(side, embedding_function=None).modify(name=self.settings.collection)
         elif side in names:  # a re-embedding was killed half way: the old collection is intact
-            self._client.delete_collection(side)
+            client.delete_collection(side)
         # embedding_function=None: we always pass our own vectors, and Chroma must never fetch a model.
-        self.chunks = self._collection(settings.collection)
-        self.files = self._client.get_or_create_collection(f"{settings.collection}_files", embedding_function=None)
+        self.chunks = self._collection(self.settings.collection)
+        self.files = client.get_or_create_collection(f"{self.settings.collection}_files", embedding_function=None)
 
     def _collection(self, name: str):
         return self._client.get_or_create_collection(name, embedding_function=None, configuration={"hnsw": self._hnsw})
@@ -131,6 +137,7 @@ class Store:
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity (1 - Chroma's cosine distance)."""
+        self.generation()  # another process's changes first
         n = min(k, self.count())
         if n == 0:
             return []
@@ -174,12 +181,30 @@ class Store:
     def _set_state(self, **values: Any) -> None:
         self.files.upsert(ids=[_STATE_ID], metadatas=[self._state() | values], embeddings=[_DUMMY])
 
-    def generation(self) -> str:
+    def _read_generation(self) -> str:
         return self._state().get("generation", "")
+
+    def generation(self) -> str:
+        """The chunks' generation; first, if another process changed them, this process's view is renewed.
+        On-disk Chroma reads records afresh but keeps its vector index in memory as the process first loaded
+        it, so a long-running process (the chat) would otherwise never find what `hrtp ingest` added and keep
+        finding what `hrtp remove` took out. Reopening costs about 25 ms, once per change."""
+        gen = self._read_generation()
+        if gen != self._seen and not self.settings.chroma_url:  # a server's index is always current
+            with self._reopen_lock:
+                if gen != self._seen:
+                    from chromadb.api.shared_system_client import SharedSystemClient
+
+                    log.info("the store changed in another process; reopening %s", self.location)
+                    SharedSystemClient.clear_system_cache()  # else the same in-memory index comes back
+                    self._open(_client(self.settings))
+        self._seen = gen
+        return gen
 
     def bump_generation(self) -> str:
         gen = f"{time.time():.6f}-{uuid.uuid4().hex[:8]}"
         self._set_state(generation=gen)
+        self._seen = gen  # this process's own index has the change already
         return gen
 
     # the embedding model ----------------------------------------------------------------------------

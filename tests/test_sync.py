@@ -122,3 +122,28 @@ def test_removing_a_document_takes_it_out_of_both_retrievers(kb, docs):
     assert kb.remove(str(docs / "a.txt"))
     assert kb.store.count() == 1 and bm25_ids(kb) == chroma_ids(kb)
     assert not kb.remove(str(docs / "a.txt"))
+
+
+def test_a_running_process_finds_what_another_process_ingests_and_forgets_what_it_removes(kb, docs):
+    """The chat keeps one store open for hours while `hrtp ingest` / `hrtp remove` run beside it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    hrtp = [str(Path(sys.executable).parent / "hrtp"), "--store", str(kb.settings.store_dir)]
+    (docs / "a.txt").write_text(TRANSIT)
+    kb.ingest([docs], progress=False)
+    question = "How many apprentices did the Fresno welding partnership train?"
+    assert kb.ask(question).refused
+
+    (docs / "b.txt").write_text(WELDING)
+    subprocess.run(hrtp + ["ingest", str(docs)], check=True, capture_output=True, timeout=300)
+    passages, _ = kb.retriever.search(question, mode="dense")
+    assert passages[0].chunk.path == str(docs / "b.txt")  # the vector index, not only BM25
+    answer = kb.ask(question)
+    assert not answer.refused and "forty apprentices" in answer.text
+
+    subprocess.run(hrtp + ["remove", str(docs / "b.txt")], check=True, capture_output=True, timeout=300)
+    passages, _ = kb.retriever.search(question, mode="dense")
+    assert [p.chunk.path for p in passages] == [str(docs / "a.txt")]
+    assert kb.ask(question).refused
