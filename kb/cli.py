@@ -15,9 +15,8 @@ import click
 
 from evals.sets import DEFAULT_SETS, EVAL_SETS
 from kb.errors import KBError
-from kb.readers import READERS
 from kb.render import to_text
-from kb.settings import BUNDLED_CORPUS, Settings
+from kb.settings import BUNDLED_CORPUS, READERS, Settings
 
 log = logging.getLogger("hrtp")
 

@@ -20,10 +20,10 @@ from kb.embedding import Embedder, get_embedder, model_name
 from kb.errors import ConfigError, EmptyStoreError
 from kb.lexical import BM25Index
 from kb.question import QuestionInfo, analyse, is_follow_up, last_turn, list_items, ordinal_of
-from kb.readers import READERS, Reader
+from kb.readers import Reader
 from kb.readers.extractive import ExtractiveReader
 from kb.retrieve import Retriever
-from kb.settings import Settings
+from kb.settings import READERS, Settings
 from kb.store import FileRecord, Store
 from kb.types import Answer, Chunk, IngestReport, Passage
 from kb.verify import Verifier

