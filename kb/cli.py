@@ -97,14 +97,24 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='A JSONL file, one {"id"?, "question", "history"?} per line; prints one JSON object per line.')
 @click.option("--retriever", type=click.Choice(["hybrid", "dense", "bm25"]), help="Which retriever (default hybrid).")
+@click.option("--local", is_flag=True, help="Answer in this process even when `hrtp chat` runs on this store.")
 @click.pass_context
-def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path | None, retriever: str | None) -> None:
-    """Answer a question from the materials, with numbered, verified citations.
+def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path | None, retriever: str | None,
+        local: bool) -> None:
+    """Answer a question from the materials, with numbered, verified citations. When `hrtp chat` runs on the
+    same store with the same settings, it answers (its models are loaded already); the answer is the same.
 
     Example: hrtp ask "What are WED's four key principles?"
     """
     if bool(question) == bool(questions):
         raise click.UsageError("give either a QUESTION or --questions FILE")
+    if question and not local:
+        from kb.resident import forward
+
+        forwarded = forward(ctx.obj, question, retriever=retriever)
+        if forwarded:
+            click.echo(json.dumps(forwarded["answer"]) if as_json else forwarded["text"])
+            return
     kb = _kb(ctx)
     if question:
         answer = kb.ask(question, mode=retriever)
@@ -183,10 +193,12 @@ def chat(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
 
     Example: hrtp chat --port 7860
     """
+    import signal
     import time
 
     t = time.perf_counter()
     from chat.ui import launch
+    from kb.resident import Resident
 
     credentials = None
     if auth:
@@ -205,9 +217,15 @@ def chat(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
     reader = kb.reader  # then the language model, once; a question asked meanwhile waits for it
     llm = getattr(reader, "llm", None)
     model = f" with {llm.name}" if llm else ""
+    loaded = time.perf_counter() - t
+    resident = Resident(kb)  # `hrtp ask` on this store is answered here from now on
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service manager's stop still runs the clean-up
     click.echo(f"HRTP chat on http://{host}:{port} (page up in {served:.1f} s; reader: {reader.name}{model}, loaded "
-               f"in {time.perf_counter() - t:.1f} s; Ctrl+C to stop)")
-    ui.block_thread()
+               f"in {loaded:.1f} s; answers `hrtp ask` on this store; Ctrl+C to stop)")
+    try:
+        ui.block_thread()
+    finally:
+        resident.close()
 
 
 @main.command("eval")

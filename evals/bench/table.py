@@ -75,7 +75,11 @@ _FAST = [("status", "`hrtp status`", "", "status"),
           "ask_extractive_2_5s"),
          ("ask_extractive_memo_empty", "cold `hrtp --reader extractive ask` (first question ever on them)", "<= 2.5 s",
           "ask_extractive_memo_empty_2_5s"),
-         ("ask_llm", "cold `hrtp --reader llm ask`", "<= model load + one warm answer", "ask_llm_vs_load_plus_warm")]
+         ("ask_llm", "cold `hrtp --reader llm ask`", "<= model load + one warm answer", "ask_llm_vs_load_plus_warm"),
+         ("ask_extractive_chat_running", "`hrtp --reader extractive ask`, `hrtp chat` running (it answers)",
+          "<= 2.5 s", "ask_extractive_chat_running_2_5s"),
+         ("ask_llm_chat_running", "`hrtp ask` (llm), `hrtp chat` running (it answers)",
+          "<= model load + one warm answer", "ask_llm_chat_running_vs_load_plus_warm")]
 
 
 def render_fast_start(fs: dict) -> str:

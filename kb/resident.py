@@ -1,0 +1,171 @@
+"""A running `hrtp chat` answers `hrtp ask` for the shell, so a one-shot question does not pay again for
+starting the libraries and loading the models (issue 13: a cold llm ask cost the process start + the model
+load + the answer; handed to the chat it costs the answer and a quarter of a second).
+
+The chat serves one endpoint, `POST /ask`, on a loopback port of its own, and says where in
+`<store>/resident.json` (owner-only, 0600): its port, its pid, a random token and a fingerprint of every
+setting that shapes an answer. `hrtp ask` reads that file with the standard library alone and hands the
+question over only when the process is alive, the fingerprints are equal (same store, models and
+thresholds) and the token is accepted; otherwise, or on any failure, it answers in its own process as it
+always did. The endpoint grants nothing new: whoever can read the token can read the store itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import threading
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kb.settings import Settings
+
+if TYPE_CHECKING:
+    from kb.engine import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+FILE = "resident.json"
+MAX_BODY = 64 * 1024
+
+
+def fingerprint(settings: Settings) -> str:
+    """Every setting but the reader (a request names its own): two processes with equal fingerprints give the
+    same answer to the same question."""
+    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name != "reader"}
+    for key in ("store_dir", "cache_dir"):
+        values[key] = str(Path(values[key]).resolve())
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# the chat's side ------------------------------------------------------------------------------------------
+class Resident:
+    """The endpoint, served from a daemon thread until `close()`."""
+
+    def __init__(self, kb: "KnowledgeBase") -> None:
+        self.kb = kb
+        self.token = secrets.token_urlsafe(24)
+        self.fingerprint = fingerprint(kb.settings)
+        self.path = kb.settings.store_dir / FILE
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, name="hrtp-resident", daemon=True).start()
+        record = {"port": self.port, "pid": os.getpid(), "token": self.token, "fingerprint": self.fingerprint}
+        tmp = self.path.with_name(f".{FILE}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(record, fh)
+        os.replace(tmp, self.path)
+        log.info("answering `hrtp ask` for this store on 127.0.0.1:%d", self.port)
+
+    def answer(self, request: dict) -> tuple[int, dict]:
+        from kb.errors import KBError
+        from kb.render import to_text
+
+        if request.get("fingerprint") != self.fingerprint:
+            return 409, {"error": "this chat runs with other settings"}
+        question = request.get("question")
+        if not isinstance(question, str):
+            return 400, {"error": 'a "question" string is required'}
+        name = request.get("reader") or self.kb.settings.reader
+        if name == self.kb.settings.reader:
+            reader = self.kb.reader
+        elif name == "extractive":
+            reader = self.kb.extractive
+        else:
+            return 409, {"error": f"this chat does not run the {name} reader"}
+        try:
+            answer = self.kb.ask(question, mode=request.get("retriever"), reader=reader)
+        except (KBError, ValueError) as exc:
+            return 422, {"error": str(exc)}
+        return 200, {"answer": answer.to_json(), "text": to_text(answer)}
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        try:
+            if json.loads(self.path.read_text()).get("pid") == os.getpid():  # another chat may have taken over
+                self.path.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def _handler(resident: Resident) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the http.server name)
+            if self.path != "/ask":
+                return self._reply(404, {"error": "not found"})
+            sent = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            if not hmac.compare_digest(sent.encode(), resident.token.encode()):
+                return self._reply(403, {"error": "bad token"})
+            length = int(self.headers.get("Content-Length") or 0)
+            if not 0 < length <= MAX_BODY:
+                return self._reply(413, {"error": f"the body must be 1 to {MAX_BODY} bytes"})
+            try:
+                request = json.loads(self.rfile.read(length))
+            except ValueError:
+                return self._reply(400, {"error": "the body is not JSON"})
+            self._reply(*resident.answer(request if isinstance(request, dict) else {}))
+
+        def _reply(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 (the http.server signature)
+            log.debug("resident: " + format, *args)
+
+    return Handler
+
+
+# the shell's side -----------------------------------------------------------------------------------------
+def forward(settings: Settings, question: str, reader: str | None = None, retriever: str | None = None,
+            timeout: float = 600) -> dict | None:
+    """The running chat's answer, {"answer": Answer JSON, "text": the CLI's text}; None when no chat with these
+    settings is running or it cannot answer (the caller then answers itself)."""
+    path = settings.store_dir / FILE
+    try:
+        record = json.loads(path.read_text())
+        port, pid, token = int(record["port"]), int(record["pid"]), str(record["token"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.info("ignoring %s: %s", path, exc)
+        return None
+    if record.get("fingerprint") != fingerprint(settings):
+        log.info("a chat runs on this store with other settings; answering here")
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        log.info("the chat that wrote %s has exited; answering here", path)
+        return None
+    except PermissionError:
+        pass  # alive, another user's: the token decides
+    body = json.dumps({"question": question, "reader": reader or settings.reader, "retriever": retriever,
+                       "fingerprint": record["fingerprint"]}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/ask", data=body, method="POST", headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            result = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        log.info("the chat (pid %d) did not answer: HTTP %d %s", pid, exc.code, exc.read()[:200].decode(errors="replace"))
+        return None
+    except (OSError, ValueError) as exc:
+        log.info("the chat (pid %d) did not answer: %s; answering here", pid, exc)
+        return None
+    log.info("answered by the chat running as pid %d", pid)
+    return result
