@@ -295,6 +295,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
         return
     click.echo(f"store:     {info['store']} ({info['backend']})\nmodel:     {info['model']}")
     click.echo(f"documents: {info['documents']} ({info['files']} files)\nchunks:    {info['chunks']}")
+    chat = info["chat"]
+    click.echo("chat:      " + ("not running" if not chat else f"running (pid {chat['pid']}); " + (
+        "`hrtp ask` is answered there" if chat["answers_ask"] else "other settings: `hrtp ask` answers alone")))
     for t in info["titles"]:
         click.echo(f"  - {t}")
 

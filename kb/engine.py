@@ -218,7 +218,10 @@ class KnowledgeBase:
         return sorted(self.store.file_records().values(), key=lambda r: r.title.lower())
 
     def status(self) -> dict:
+        from kb.resident import fingerprint, running
+
         docs = self.documents()
+        chat = running(self.settings)
         return {
             "store": self.store.location,
             "backend": "chroma-server" if self.settings.chroma_url else "chroma-disk",
@@ -228,6 +231,8 @@ class KnowledgeBase:
             "files": len(docs),
             "chunks": self.store.count(),
             "titles": sorted({d.title for d in docs}),
+            # the chat serving this store, and whether `hrtp ask` with these settings is handed to it
+            "chat": chat and {"pid": chat["pid"], "answers_ask": chat["fingerprint"] == fingerprint(self.settings)},
         }
 
 

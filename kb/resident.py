@@ -131,29 +131,39 @@ def _handler(resident: Resident) -> type[BaseHTTPRequestHandler]:
 
 
 # the shell's side -----------------------------------------------------------------------------------------
-def forward(settings: Settings, question: str, reader: str | None = None, retriever: str | None = None,
-            timeout: float = 600) -> dict | None:
-    """The running chat's answer, {"answer": Answer JSON, "text": the CLI's text}; None when no chat with these
-    settings is running or it cannot answer (the caller then answers itself)."""
+def running(settings: Settings) -> dict | None:
+    """The record of the chat answering for this store ({"port", "pid", "token", "fingerprint"}) while its
+    process is alive; None when there is none or it has gone."""
     path = settings.store_dir / FILE
     try:
         record = json.loads(path.read_text())
-        port, pid, token = int(record["port"]), int(record["pid"]), str(record["token"])
+        record["port"], record["pid"], record["token"] = int(record["port"]), int(record["pid"]), str(record["token"])
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.info("ignoring %s: %s", path, exc)
         return None
-    if record.get("fingerprint") != fingerprint(settings):
-        log.info("a chat runs on this store with other settings; answering here")
-        return None
     try:
-        os.kill(pid, 0)
+        os.kill(record["pid"], 0)
     except ProcessLookupError:
-        log.info("the chat that wrote %s has exited; answering here", path)
+        log.info("the chat that wrote %s has exited", path)
         return None
     except PermissionError:
         pass  # alive, another user's: the token decides
+    return record
+
+
+def forward(settings: Settings, question: str, reader: str | None = None, retriever: str | None = None,
+            timeout: float = 600) -> dict | None:
+    """The running chat's answer, {"answer": Answer JSON, "text": the CLI's text}; None when no chat with these
+    settings is running or it cannot answer (the caller then answers itself)."""
+    record = running(settings)
+    if record is None:
+        return None
+    if record.get("fingerprint") != fingerprint(settings):
+        log.info("a chat runs on this store with other settings; answering here")
+        return None
+    port, pid, token = record["port"], record["pid"], record["token"]
     body = json.dumps({"question": question, "reader": reader or settings.reader, "retriever": retriever,
                        "fingerprint": record["fingerprint"]}).encode()
     request = urllib.request.Request(f"http://127.0.0.1:{port}/ask", data=body, method="POST", headers={

@@ -78,12 +78,18 @@ def test_ask_is_answered_by_the_running_chat_with_the_same_answer(chat):
     assert "Intermediary organizations convene" in text.stdout and "Sources:\n[1]" in text.stdout
 
 
+def status(store: Path) -> str:
+    return subprocess.run([HRTP, "--store", str(store), "status"], capture_output=True, text=True, timeout=300).stdout
+
+
 def test_other_settings_are_answered_alone(chat, monkeypatch):
-    store, _ = chat
+    store, proc = chat
+    assert f"chat:      running (pid {proc.pid}); `hrtp ask` is answered there" in status(store)
     monkeypatch.setenv("HRTP_TOP_K", "2")
     answer, log = ask(store, QUESTION)
     assert HANDED_OVER not in log and "other settings" in log
     assert not answer["refused"] and len(answer["citations"]) <= 2
+    assert "other settings: `hrtp ask` answers alone" in status(store)
 
 
 def test_the_endpoint_needs_the_token_and_listens_on_loopback_only(chat):
@@ -112,6 +118,7 @@ def test_a_chat_that_is_gone_leaves_ask_working(corpus_kb, tmp_path):
     proc = start_chat(other, env)
     stop(proc)  # a stop by the service manager (SIGTERM) takes its file away
     assert not (other / "resident.json").exists(), proc.returncode
+    assert "chat:      not running" in status(other)
     from kb.resident import fingerprint
     from kb.settings import Settings
 
