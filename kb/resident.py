@@ -136,6 +136,10 @@ def running(settings: Settings) -> dict | None:
     process is alive; None when there is none or it has gone."""
     path = settings.store_dir / FILE
     try:
+        st = path.stat()
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:  # someone else could have pointed it anywhere
+            log.info("ignoring %s: it must be yours and writable by you alone", path)
+            return None
         record = json.loads(path.read_text())
         record["port"], record["pid"], record["token"] = int(record["port"]), int(record["pid"]), str(record["token"])
     except FileNotFoundError:

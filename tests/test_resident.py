@@ -128,3 +128,6 @@ def test_a_chat_that_is_gone_leaves_ask_working(corpus_kb, tmp_path):
         (other / "resident.json").write_text(json.dumps(left | {"pid": pid}))
         answer, log = ask(other, QUESTION)
         assert not answer["refused"] and HANDED_OVER not in log and why in log
+    (other / "resident.json").chmod(0o666)  # a file anyone could have written is not followed
+    answer, log = ask(other, QUESTION)
+    assert HANDED_OVER not in log and "must be yours" in log
