@@ -218,14 +218,21 @@ def chat(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
     llm = getattr(reader, "llm", None)
     model = f" with {llm.name}" if llm else ""
     loaded = time.perf_counter() - t
-    resident = Resident(kb)  # `hrtp ask` on this store is answered here from now on
+    try:
+        resident = Resident(kb)  # `hrtp ask` on this store is answered here from now on
+    except OSError as exc:  # e.g. a read-only store folder: the chat works, `hrtp ask` answers alone
+        log.warning("`hrtp ask` will not be handed to this chat: cannot write %s (%s)", kb.settings.store_dir,
+                    exc.strerror or exc)
+        resident = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service manager's stop still runs the clean-up
+    handing = "answers `hrtp ask` on this store; " if resident else ""
     click.echo(f"HRTP chat on http://{host}:{port} (page up in {served:.1f} s; reader: {reader.name}{model}, loaded "
-               f"in {loaded:.1f} s; answers `hrtp ask` on this store; Ctrl+C to stop)")
+               f"in {loaded:.1f} s; {handing}Ctrl+C to stop)")
     try:
         ui.block_thread()
     finally:
-        resident.close()
+        if resident:
+            resident.close()
 
 
 @main.command("eval")

@@ -60,6 +60,7 @@ class Resident:
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, name="hrtp-resident", daemon=True).start()
         record = {"port": self.port, "pid": os.getpid(), "token": self.token, "fingerprint": self.fingerprint}
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # with a Chroma server, nothing else may have made it
         tmp = self.path.with_name(f".{FILE}.{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:

@@ -62,3 +62,21 @@ def test_ingest_and_ask_through_a_chroma_server(chroma_url, embedder, tmp_path):
 def test_an_unreachable_server_is_a_clear_error(tmp_path):
     with pytest.raises(StoreError, match="Cannot reach the Chroma server .*`chroma run --path"):
         KnowledgeBase(Settings(store_dir=tmp_path, chroma_url=f"http://127.0.0.1:{free_port()}"))
+
+
+def test_a_chat_on_a_chroma_server_answers_ask_from_a_fresh_folder(chroma_url, embedder, tmp_path, monkeypatch):
+    """With a server the local folder may not exist yet: the chat makes it for its record and answers."""
+    import os
+
+    from test_resident import HANDED_OVER, ask, start_chat, stop
+
+    KnowledgeBase(Settings(store_dir=tmp_path / "seed", chroma_url=chroma_url, reader="extractive", model="minilm"),
+                  embedder).ingest([BUNDLED_CORPUS], progress=False)
+    monkeypatch.setenv("HRTP_CHROMA_URL", chroma_url)
+    fresh = tmp_path / "fresh"
+    proc = start_chat(fresh, dict(os.environ))
+    try:
+        answer, log = ask(fresh, "Who convenes a partnership?")
+        assert f"{HANDED_OVER} {proc.pid}" in log and "Intermediary organizations" in answer["answer"]
+    finally:
+        stop(proc)

@@ -35,12 +35,15 @@ def start_chat(store: Path, env: dict[str, str], timeout: float = 180) -> subpro
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            if "answers `hrtp ask`" in lines.get(timeout=1):
-                return proc
+            line = lines.get(timeout=1)
+            if line.startswith("HRTP chat on"):
+                if "answers `hrtp ask`" in line:
+                    return proc
+                break
         except queue.Empty:
             pass
     proc.kill()
-    pytest.fail(f"hrtp chat did not start (exit {proc.poll()})")
+    pytest.fail(f"hrtp chat did not start answering `hrtp ask` (exit {proc.poll()})")
 
 
 def ask(store: Path, *args: str, env: dict[str, str] | None = None) -> tuple[dict, str]:
