@@ -198,7 +198,7 @@ def chat(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
 
     t = time.perf_counter()
     from chat.ui import launch
-    from kb.resident import Resident
+    from kb.resident import serve_ask
 
     credentials = None
     if auth:
@@ -218,17 +218,13 @@ def chat(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
     llm = getattr(reader, "llm", None)
     model = f" with {llm.name}" if llm else ""
     loaded = time.perf_counter() - t
-    try:
-        resident = Resident(kb)  # `hrtp ask` on this store is answered here from now on
-    except OSError as exc:  # e.g. a read-only store folder: the chat works, `hrtp ask` answers alone
-        log.warning("`hrtp ask` will not be handed to this chat: cannot write %s (%s)", kb.settings.store_dir,
-                    exc.strerror or exc)
-        resident = None
+    resident = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service manager's stop still runs the clean-up
-    handing = "answers `hrtp ask` on this store; " if resident else ""
-    click.echo(f"HRTP chat on http://{host}:{port} (page up in {served:.1f} s; reader: {reader.name}{model}, loaded "
-               f"in {loaded:.1f} s; {handing}Ctrl+C to stop)")
-    try:
+    try:  # everything after the handler inside: a stop right after the start-up line still removes the record
+        resident = serve_ask(kb)  # `hrtp ask` on this store is answered here from now on
+        handing = "answers `hrtp ask` on this store; " if resident else ""
+        click.echo(f"HRTP chat on http://{host}:{port} (page up in {served:.1f} s; reader: {reader.name}{model}, "
+                   f"loaded in {loaded:.1f} s; {handing}Ctrl+C to stop)")
         ui.block_thread()
     finally:
         if resident:

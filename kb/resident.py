@@ -100,6 +100,16 @@ class Resident:
             pass
 
 
+def serve_ask(kb: "KnowledgeBase") -> Resident | None:
+    """Start answering `hrtp ask` for `kb`'s store; None (with a warning) when the record cannot be written."""
+    try:
+        return Resident(kb)
+    except OSError as exc:  # e.g. a read-only store folder: the chat works, `hrtp ask` answers alone
+        log.warning("`hrtp ask` will not be handed to this chat: cannot write %s (%s)", kb.settings.store_dir,
+                    exc.strerror or exc)
+        return None
+
+
 def _handler(resident: Resident) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (the http.server name)
