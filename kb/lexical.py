@@ -46,9 +46,10 @@ class BM25Index:
         self._bm25: bm25s.BM25 | None = None
         self._lock = threading.Lock()
 
-    def ensure_current(self) -> None:
-        """Load or rebuild when the store has changed since this index was made (one cheap read per call)."""
-        gen = self.store.generation()
+    def ensure_current(self, generation: str | None = None) -> None:
+        """Load or rebuild when the store has changed since this index was made (one cheap read per call, none
+        when the caller has just read the store's `generation`)."""
+        gen = self.store.generation() if generation is None else generation
         if gen == self.generation:
             return
         with self._lock:
@@ -76,8 +77,8 @@ class BM25Index:
         self.ensure_current()
         return TermStats(self._df, len(self._ids))
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        self.ensure_current()
+    def search(self, query: str, k: int, generation: str | None = None) -> list[tuple[str, float]]:
+        self.ensure_current(generation)
         if self._bm25 is None or not self._ids:
             return []
         tokens = _tokenize([query])

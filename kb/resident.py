@@ -164,7 +164,7 @@ def running(settings: Settings) -> dict | None:
         log.info("the chat that wrote %s has exited", path)
         return None
     except PermissionError:
-        pass  # alive, another user's: the token decides
+        pass  # another user's process under a reused pid: the connection or the token will fail
     return record
 
 

@@ -45,6 +45,7 @@ class Retriever:
             qvec = self.embedder.embed_query(query)
             timings["embed"] = _ms(t)
 
+        generation = self.store.generation()  # once per search: picks up another process's ingest for both
         dense: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
@@ -53,7 +54,7 @@ class Retriever:
         lexical: list[tuple[str, float]] = []
         if mode in ("hybrid", "bm25"):
             t = time.perf_counter()
-            lexical = self.bm25.search(query, n)
+            lexical = self.bm25.search(query, n, generation)
             timings["bm25"] = _ms(t)
 
         t = time.perf_counter()

