@@ -44,8 +44,8 @@ class Settings:
     # The extractive reader's refusal gate (see kb/readers/extractive.py). Chosen from the dev question set; see evals/README.md.
     min_dense: float = field(default=0.25, metadata={"help": "Below this best-passage cosine the question is off topic "
                              "(dev: off-topic <= 0.10, answerable >= 0.44)."})
-    min_support: float = field(default=0.50, metadata={"help": "Share of the question's specific terms the evidence must contain."})
-    semantic_support: float = field(default=0.70, metadata={"help": "A quoted sentence this similar to the question "
+    min_support: float = field(default=0.50, metadata={"env": "HRTP_MIN_SUPPORT", "help": "Share of the question's specific terms the evidence must contain."})
+    semantic_support: float = field(default=0.70, metadata={"env": "HRTP_SEMANTIC_SUPPORT", "help": "A quoted sentence this similar to the question "
                                     "supports it even without shared terms (paraphrases)."})
     max_answer_words: int = field(default=80, metadata={"help": "Target length of a factual answer."})
     hnsw_ef: int = field(default=200, metadata={"help": "HNSW ef_construction and ef_search."})
@@ -62,7 +62,7 @@ class Settings:
     llm_url: str | None = field(default=None, metadata={"env": "HRTP_LLM_URL",
                                 "help": "An OpenAI-compatible server (llama.cpp, vLLM, Ollama) instead of a local GGUF."})
     llm_threads: int = field(default=0, metadata={"env": "HRTP_LLM_THREADS", "help": "CPU threads; 0: all cores."})
-    llm_context_tokens: int = field(default=450, metadata={"help": "Token budget for the passages in a prompt."})
+    llm_context_tokens: int = field(default=450, metadata={"env": "HRTP_LLM_CONTEXT_TOKENS", "help": "Token budget for the passages in a prompt."})
     llm_max_tokens: int = field(default=160, metadata={"help": "Longest answer the model may write."})
     # Verification (kb/verify.py) and answerability, measured on the wild dev split.
     verify_overlap: float = field(default=0.6, metadata={"env": "HRTP_VERIFY_OVERLAP", "help": "Share of a sentence's content words its passage must hold..."})
