@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.embedding import Embedder
+from kb.embedding import SMALL_BATCH, Embedder
 
 
 class CachedEmbedder:
@@ -21,7 +21,7 @@ class CachedEmbedder:
             self.vecs = dict(zip(data["keys"].tolist(), data["vecs"]))
         self.misses = 0
 
-    def embed_batch(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def embed_batch(self, texts: list[str], batch_size: int = SMALL_BATCH) -> np.ndarray:
         keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
         todo = [i for i, k in enumerate(keys) if k not in self.vecs]
         if todo:
