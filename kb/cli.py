@@ -62,10 +62,10 @@ def main(ctx: click.Context, store: Path | None, chroma_url: str | None, model: 
                                 llm_model=llm_model, llm_url=llm_url)
 
 
-def _kb(ctx: click.Context):
+def _kb(ctx: click.Context, long_running: bool = False):
     from kb.engine import KnowledgeBase
 
-    return KnowledgeBase(ctx.obj)
+    return KnowledgeBase(ctx.obj, long_running=long_running)
 
 
 @main.command()
@@ -115,7 +115,7 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path
         if forwarded:
             click.echo(json.dumps(forwarded["answer"]) if as_json else forwarded["text"])
             return
-    kb = _kb(ctx)
+    kb = _kb(ctx, long_running=questions is not None)
     if question:
         answer = kb.ask(question, mode=retriever)
         click.echo(json.dumps(answer.to_json()) if as_json else to_text(answer))
@@ -153,7 +153,7 @@ def brief(ctx: click.Context, topics: tuple[str, ...], out: Path | None, as_json
 
     from kb.brief import build_brief, clean_topics, to_html, to_markdown
 
-    kb = _kb(ctx)
+    kb = _kb(ctx, long_running=True)
     if kb.store.count() == 0:
         from kb.errors import EmptyStoreError
 
@@ -206,7 +206,7 @@ def chat(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
         if not sep or not user or not password:
             raise click.UsageError("--auth must look like USER:PASS")
         credentials = (user, password)
-    kb = _kb(ctx)
+    kb = _kb(ctx, long_running=True)
     if kb.store.count() == 0:
         from kb.errors import EmptyStoreError
 
@@ -266,7 +266,7 @@ def eval_(ctx: click.Context, sets: tuple[str, ...], corpus: Path | None, split:
     try:
         if questions and not corpus and not sets:  # a question set against the user's own store
             rows = load_questions(questions)
-            kb = _kb(ctx)
+            kb = _kb(ctx, long_running=True)
             if kb.store.count() == 0:
                 from kb.errors import EmptyStoreError
 

@@ -31,7 +31,7 @@ from kb.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-_CACHE: dict[tuple[str, str], "Embedder"] = {}
+_CACHE: dict[tuple[str, str, bool], "Embedder"] = {}
 _LOCK = threading.Lock()
 BACKENDS = ("auto", "onnx", "torch")
 # ONNX Runtime on 2 cores encodes mpnet fastest a few texts at a time: 16 passage sentences took 0.73 s in batches
@@ -142,7 +142,7 @@ class OnnxEmbedder(Embedder):
     """The exported network through ONNX Runtime; tokenising, mean pooling and normalising as
     sentence-transformers does them."""
 
-    def __init__(self, folder: Path, name: str, source: str = "") -> None:
+    def __init__(self, folder: Path, name: str, source: str = "", packed: bool = False) -> None:
         super().__init__()
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -155,8 +155,9 @@ class OnnxEmbedder(Embedder):
         so.log_severity_level = 3
         # Threads that spin waiting for work steal the core the other jobs on this machine need.
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # Weights stay in the mapped file instead of being copied into packed buffers: milliseconds to load.
-        so.add_session_config_entry("session.disable_prepacking", "1")
+        # Unpacked, the weights stay in the mapped file: milliseconds to load, for a one-shot command. Packed
+        # once at load (0.4 s for mpnet), they encode faster for a process that answers many questions.
+        so.add_session_config_entry("session.disable_prepacking", "0" if packed else "1")
         log.info("loading embedding model %s (ONNX Runtime, %s)", name, folder)
         self._session = ort.InferenceSession(str(folder / "model.onnx"), so, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -214,19 +215,21 @@ def model_name(model: str) -> str:
     return MODEL_NAMES.get(model) or Path(model).name
 
 
-def get_embedder(model: str = "minilm", cache: Path | None = None, backend: str = "auto") -> Embedder:
+def get_embedder(model: str = "minilm", cache: Path | None = None, backend: str = "auto", *,
+                 packed: bool = False) -> Embedder:
     """The process-wide embedder for `model` (mpnet, minilm or a folder); packaged models come from kb/weights.
-    backend: "onnx" (or fail), "torch" (sentence-transformers), "auto" (ONNX, else sentence-transformers)."""
+    backend: "onnx" (or fail), "torch" (sentence-transformers), "auto" (ONNX, else sentence-transformers).
+    packed: ONNX weights packed at load, for a long-running process (slower to load, faster to encode)."""
     if backend not in BACKENDS:
         raise ConfigError(f"embedding backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     from kb.weights import default_cache_dir, embedding_model_path
 
     cache = cache or default_cache_dir()
     with _LOCK:
-        key = (model, backend)
+        key = (model, backend, packed)
         if key not in _CACHE:
             path = embedding_model_path(model, cache)
-            _CACHE[key] = _load(model, path, cache, backend)
+            _CACHE[key] = _load(model, path, cache, backend, packed)
         return _CACHE[key]
 
 
@@ -246,14 +249,14 @@ def _file_key(model: str, path: Path) -> str:
     return name if model in MODEL_NAMES else f"{name}-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]}"
 
 
-def _load(model: str, path: Path, cache: Path, backend: str) -> Embedder:
+def _load(model: str, path: Path, cache: Path, backend: str, packed: bool) -> Embedder:
     from kb.weights import onnx_export_dir, source_stamp
 
     name, key = model_name(model), _file_key(model, path)
     embedder: Embedder | None = None
     if backend != "torch":
         try:
-            embedder = OnnxEmbedder(onnx_export_dir(key, path, cache), name, source=str(path))
+            embedder = OnnxEmbedder(onnx_export_dir(key, path, cache), name, source=str(path), packed=packed)
         except Exception as exc:  # no export, or one ONNX Runtime cannot load: sentence-transformers still works
             if backend == "onnx":
                 raise ConfigError(f"The ONNX export of {name} cannot be used ({exc}); run `hrtp prepare`, or drop "

@@ -35,13 +35,14 @@ def _corpus_texts(kb: KnowledgeBase) -> list[str]:
 
 
 @pytest.mark.parametrize("model", ["minilm", "mpnet"])  # the tests' model and the default one
-def test_onnx_vectors_match_sentence_transformers_on_the_whole_bundled_corpus(corpus_kb, model):
+@pytest.mark.parametrize("packed", [False, True], ids=["one-shot", "long-running"])  # hrtp ask; the chat
+def test_onnx_vectors_match_sentence_transformers_on_the_whole_bundled_corpus(corpus_kb, model, packed):
     texts = _corpus_texts(corpus_kb)
-    onnx = get_embedder(model, backend="onnx")
+    onnx = get_embedder(model, backend="onnx", packed=packed)
     torch = get_embedder(model, backend="torch")
     assert isinstance(onnx, OnnxEmbedder) and isinstance(torch, TorchEmbedder)
     assert onnx.name == torch.name and onnx.dim == torch.dim
-    got = onnx.embed_batch(texts, batch_size=16)
+    got = onnx.embed_batch(texts)  # at the batch size ingest and the readers use
     want = torch.embed_batch(texts, batch_size=16)
     cosines = np.sum(got * want, axis=1)
     assert len(texts) > 150 and cosines.min() >= 0.9999, texts[int(np.argmin(cosines))]
