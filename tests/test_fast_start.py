@@ -5,7 +5,9 @@ alone, the export's fallback) behaves."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +113,29 @@ def test_a_cold_extractive_ask_imports_no_torch_and_not_all_of_nltk(cli_store):
     loaded = _imported(asked.stderr)
     assert "onnxruntime" in loaded and not loaded & set(HEAVY), loaded & set(HEAVY)
     assert "nltk.tokenize.punkt" in loaded and "nltk.collocations" not in loaded
+
+
+def test_a_one_shot_ask_ends_at_once_with_its_output_whole_and_its_sentence_vectors_kept(cli_store, tmp_path):
+    """`hrtp ask` leaves without Python's teardown (kb.cli.run): all it printed must arrive, through a pipe,
+    with its exit code, and the sentence vectors it made must be there for the next process."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for f in default_cache_dir().iterdir():  # the models, but an empty sentence-vector memo
+        if f.name != "vectors":
+            (cache / f.name).symlink_to(f)
+    env = os.environ | {"HRTP_CACHE": str(cache)}
+    question = "Who convenes a partnership?"
+    asked = subprocess.run([HRTP, "--store", str(cli_store), "--reader", "extractive", "ask", "--json", "--local",
+                            question], capture_output=True, text=True, env=env, timeout=600)
+    assert asked.returncode == 0, asked.stderr[-2000:]
+    answer = json.loads(asked.stdout)  # a line cut short would not parse
+    assert answer["citations"] and not answer["refused"]
+    (memo,) = (cache / "vectors").glob("*.sqlite")
+    with sqlite3.connect(memo) as db:
+        assert db.execute("SELECT COUNT(*) FROM vec").fetchone()[0] >= len(answer["citations"])
+
+    wrong = subprocess.run([HRTP, "--store", str(cli_store), "ask"], capture_output=True, text=True, env=env, timeout=60)
+    assert wrong.returncode == 2 and "give either a QUESTION or --questions FILE" in wrong.stderr
 
 
 def test_the_startup_benchmark_measures_whole_processes(cli_store):
