@@ -225,6 +225,7 @@ def get_embedder(model: str = "minilm", cache: Path | None = None, backend: str 
     from kb.weights import default_cache_dir, embedding_model_path
 
     cache = cache or default_cache_dir()
+    packed = packed and backend != "torch"  # sentence-transformers has nothing to pack: one model either way
     with _LOCK:
         key = (model, backend, packed)
         if key not in _CACHE:
