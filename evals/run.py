@@ -140,7 +140,8 @@ def evaluate(settings: Settings, eval_set: EvalSet, readers: tuple[str, ...] = (
     """Ingest `eval_set.corpus` into a temporary store and run its questions with each named reader."""
     rows = load_questions(eval_set.questions)
     with tempfile.TemporaryDirectory(prefix="hrtp-eval-") as tmp:
-        kb = KnowledgeBase(replace(settings, store_dir=Path(tmp) / "store", chroma_url=None), embedder, long_running=True)
+        in_tmp = replace(settings, store_dir=Path(tmp) / "store", chroma_url=None)
+        kb = KnowledgeBase(in_tmp, embedder, long_running=True)
         report = kb.ingest([eval_set.corpus], progress=False)
         if report.files_failed:
             log.warning("%s: %d files failed to ingest: %s", eval_set.name, len(report.files_failed),

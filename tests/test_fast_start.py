@@ -118,11 +118,9 @@ def test_a_cold_extractive_ask_imports_no_torch_and_not_all_of_nltk(cli_store):
 def test_a_one_shot_ask_ends_at_once_with_its_output_whole_and_its_sentence_vectors_kept(cli_store, tmp_path):
     """`hrtp ask` leaves without Python's teardown (kb.cli.run): all it printed must arrive, through a pipe,
     with its exit code, and the sentence vectors it made must be there for the next process."""
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    for f in default_cache_dir().iterdir():  # the models, but an empty sentence-vector memo
-        if f.name != "vectors":
-            (cache / f.name).symlink_to(f)
+    from evals.bench.startup import private_cache
+
+    cache = private_cache(default_cache_dir(), tmp_path)  # the models, but an empty sentence-vector memo
     env = os.environ | {"HRTP_CACHE": str(cache)}
     question = "Who convenes a partnership?"
     asked = subprocess.run([HRTP, "--store", str(cli_store), "--reader", "extractive", "ask", "--json", "--local",
