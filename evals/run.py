@@ -155,10 +155,9 @@ def make_readers(kb: KnowledgeBase, names: tuple[str, ...], llm_cache: Path | No
     out: dict[str, Reader] = {}
     for name in names or (kb.settings.reader,):
         reader = kb.make_reader(name)
-        if llm_cache is not None and name == "llm":
+        if llm_cache is not None and name != "extractive":
             from evals.llm_cache import CachedLLM
-            from kb.readers.llm import LLMReader
 
-            reader = LLMReader(kb.settings, kb.embedder, kb.verifier, CachedLLM(reader.llm, llm_cache))
+            reader = kb.reader_with(name, CachedLLM(reader.llm, llm_cache))
         out[name] = reader
     return out

@@ -92,12 +92,22 @@ class KnowledgeBase:
     def make_reader(self, name: str) -> Reader:
         if name == "extractive":
             return self.extractive
-        if name != "llm":
+        if name not in READERS:
             raise ConfigError(f"--reader must be one of {', '.join(READERS)}, not {name!r}")
         from kb.llm import get_llm
+
+        return self.reader_with(name, get_llm(self.settings))
+
+    def reader_with(self, name: str, llm) -> Reader:
+        """A model reader (`llm` or `judged`) over the given backend (evals wrap it in a cache)."""
+        from kb.judge import JudgeModel
+        from kb.readers.judged import JudgedReader
         from kb.readers.llm import LLMReader
 
-        return LLMReader(self.settings, self.embedder, self.verifier, get_llm(self.settings))
+        writer = LLMReader(self.settings, self.embedder, self.verifier, llm)
+        if name == "llm":
+            return writer
+        return JudgedReader(self.settings, self.embedder, self.verifier, writer, self.extractive, JudgeModel.load())
 
     # asking -------------------------------------------------------------------------------------------
     def ask(self, question: str, history: list[dict] | None = None, *, mode: str | None = None,

@@ -14,7 +14,9 @@ from kb.weights import default_cache_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = PROJECT_ROOT / "corpus"
-READERS = ("llm", "extractive")  # kb/readers/: the model, verified; quoting, the fast mode and the fallback
+# kb/readers/: the model and the quotes weighed by one judgement (default); the model alone, verified; quoting
+# alone, the fast mode and the fallback.
+READERS = ("judged", "llm", "extractive")
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Settings:
         metadata={"env": "HRTP_CACHE", "help": "Where packaged model files are assembled once (about 1.6 GB)."},
     )
     # Readers (kb/readers/). Chosen on the wild dev split; see evals/README.md.
-    reader: str = field(default="llm", metadata={"env": "HRTP_READER", "help": "llm | extractive"})
+    reader: str = field(default="judged", metadata={"env": "HRTP_READER", "help": "judged | llm | extractive"})
     llm_model: str | None = field(default=None, metadata={"env": "HRTP_LLM_MODEL",
                                   "help": "A GGUF file for the llm reader; default: the packaged Qwen2.5-Coder-1.5B."})
     llm_url: str | None = field(default=None, metadata={"env": "HRTP_LLM_URL",

@@ -165,11 +165,51 @@ class Check:
     unit: Unit | None = None  # the sentence of the passage that backs the claim best
 
 
+@dataclass
+class Measure:
+    """One sentence measured against one passage: what each check found."""
+
+    dangling: bool = False
+    missing_numbers: list[float] = field(default_factory=list)
+    missing_address: str = ""
+    missing_names: list[str] = field(default_factory=list)
+    share: float = 1.0  # of the sentence's content words, the part the passage holds
+    has_content: bool = False
+    unit: Unit | None = None  # the passage's sentence closest in meaning, and its cosine
+    similarity: float = 0.0
+    figures: list[float] = field(default_factory=list)
+    attachment: str = ""  # why a figure does not sit with what is asked ("" when it does)
+
+    def check(self, n: int, settings: Settings) -> Check:
+        """The verdict, first failure first: a dangling sentence, a figure, address or name the passage lacks,
+        content it does not say, a figure said of something else."""
+        if self.dangling:
+            return Check(False, "the sentence stops before its answer")
+        if self.missing_numbers:
+            return Check(False, f"{_fmt(self.missing_numbers[0])} is not in passage [{n}]")
+        if self.missing_address:
+            return Check(False, f"{self.missing_address} is not in passage [{n}]")
+        if self.missing_names:
+            return Check(False, f"{self.missing_names[0]!r} is not in passage [{n}]")
+        if self.has_content and self.share < settings.verify_overlap and \
+                (self.unit is None or self.similarity < settings.verify_similarity):
+            sim = f"{self.similarity:.2f}" if self.unit is not None else "n/a"
+            return Check(False, f"passage [{n}] does not say this (shared words {self.share:.0%}, closest "
+                                f"sentence {sim})")
+        if self.attachment:
+            return Check(False, self.attachment)
+        return Check(True, unit=self.unit)
+
+
 class Verifier:
     def __init__(self, settings: Settings, embedder: Embedder, stats: Callable[[], TermStats] | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
         self._stats = stats or (lambda: TermStats({}, 0))  # how rare each word is in the store (kb/lexical.py)
+
+    def term_stats(self) -> TermStats:
+        """How rare each word is in the store (kb/lexical.py)."""
+        return self._stats()
 
     def asked(self, question: str, terms: list[str], stats: TermStats | None = None) -> Asked:
         stats = stats or self._stats()
@@ -219,32 +259,33 @@ class Verifier:
                  stats: TermStats | None = None) -> Check:
         """Whether passage `ev` backs sentence `text`; `question` holds the question's terms and weights,
         which a figure must sit with too (a bare "$1,500,000" answers what was asked)."""
-        if _DANGLING.search(text):
-            return Check(False, "the sentence stops before its answer")
+        return self.measure(text, ev, question, stats).check(ev.n, self.settings)
+
+    def measure(self, text: str, ev: Evidence, question: Asked | None = None,
+                stats: TermStats | None = None) -> "Measure":
+        """Every check of `text` against passage `ev`, none skipped: the verdict (`Measure.check`) and the
+        features the judgement weighs (kb/judge.py)."""
         asked = question or Asked()
-        missing_nums = [v for v in numbers(text) if v not in ev.numbers and v not in asked.numbers]
-        if missing_nums:
-            return Check(False, f"{_fmt(missing_nums[0])} is not in passage [{ev.n}]")
+        m = Measure(dangling=bool(_DANGLING.search(text)))
+        m.missing_numbers = [v for v in numbers(text) if v not in ev.numbers and v not in asked.numbers]
         for pattern, what in ((_EMAIL, "address"), (_URL, "web address")):
-            for m in pattern.finditer(text):
-                if m.group(0).lower().rstrip(".") not in ev.text_lower:
-                    return Check(False, f"the {what} {m.group(0)} is not in passage [{ev.n}]")
-        missing_names = sorted(n for n in names(text) if n not in ev.words and n not in asked.names)
-        if missing_names:
-            return Check(False, f"{missing_names[0]!r} is not in passage [{ev.n}]")
+            for hit in pattern.finditer(text):
+                if hit.group(0).lower().rstrip(".") not in ev.text_lower and not m.missing_address:
+                    m.missing_address = f"the {what} {hit.group(0)}"
+        m.missing_names = sorted(n for n in names(text) if n not in ev.words and n not in asked.names)
         content = [s for s in dict.fromkeys(stems(text)) if not _is_number(s)]
         best = self._best_unit(text, ev)
-        if content:
-            share = sum(s in ev.stems for s in content) / len(content)
-            if share < self.settings.verify_overlap and (best is None or best[1] < self.settings.verify_similarity):
-                sim = f"{best[1]:.2f}" if best else "n/a"
-                return Check(False, f"passage [{ev.n}] does not say this (shared words {share:.0%}, closest "
-                                    f"sentence {sim})")
-        for v in numbers(text) - asked.numbers:  # a number the question gave ("AB 2719") is not the answer
-            reason = self._attached(text, v, ev, asked, stats or self._stats())
-            if reason:
-                return Check(False, reason)
-        return Check(True, unit=best[0] if best else None)
+        if best is not None:
+            m.unit, m.similarity = best
+        m.share = sum(s in ev.stems for s in content) / len(content) if content else 1.0
+        m.has_content = bool(content)
+        m.figures = sorted(numbers(text) - asked.numbers)  # a number the question gave ("AB 2719") is not the answer
+        if not m.missing_numbers:
+            for v in m.figures:
+                m.attachment = self._attached(text, v, ev, asked, stats or self._stats())
+                if m.attachment:
+                    break
+        return m
 
     def _best_unit(self, text: str, ev: Evidence) -> tuple[Unit, float] | None:
         if not ev.units:

@@ -92,3 +92,16 @@ def make_report_pdf(path: Path) -> Path:
     build(src, path)
     src.unlink()
     return path
+
+
+# A grant listing with a deadline and a total, but no largest award: a near miss for "the largest award".
+LISTING = """Title: Metro Welding Partnership - Round 3 Grant Listing
+
+Metro Welding Partnership: Round 3
+
+Application Deadline: April 4, 2025
+Total Funding: $4,200,000
+Eligible Applicants: partnerships of at least one employer and one union
+
+The partnership trains welders for union fabrication shops in the county.
+"""

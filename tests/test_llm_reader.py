@@ -17,20 +17,11 @@ from kb.llm import LocalLLM, get_llm
 from kb.settings import BUNDLED_CORPUS, Settings
 from kb.types import Chunk, Passage
 from kb.verify import Evidence
+from tests.builders import LISTING
 
 pytestmark = pytest.mark.slow
 FAQ = Path(__file__).parents[1] / "evals/wild/dev/b-bay-transit-hospitality/hospitality-careers-bridge-faq.html"
 PRINCIPLES = ("Industry Driven", "Worker Centered", "Community Focused", "Results Measured")
-LISTING = """Title: Metro Welding Partnership - Round 3 Grant Listing
-
-Metro Welding Partnership: Round 3
-
-Application Deadline: April 4, 2025
-Total Funding: $4,200,000
-Eligible Applicants: partnerships of at least one employer and one union
-
-The partnership trains welders for union fabrication shops in the county.
-"""
 
 
 @pytest.fixture(scope="session")
@@ -177,3 +168,21 @@ def test_a_new_process_reads_the_fixed_prompt_back_from_disk_and_answers_the_sam
     state.write_bytes(b"not a model state")  # a damaged file is dropped, not trusted
     third = LocalLLM(path, state_dir=tmp_path)
     assert third.restored_tokens == 0 and not state.exists()
+
+
+def test_the_default_reader_answers_the_principles_as_well_as_quoting_does(llm_kb):
+    judged = llm_kb.reader_with("judged", llm_kb.reader.llm)
+    question = "What are WED's four key principles?"
+    quoted = llm_kb.ask(question, reader=llm_kb.extractive)
+    answer = llm_kb.ask(question, reader=judged)
+    assert not answer.refused and answer.reader == "judged", answer.text
+    for principle in PRINCIPLES:
+        assert principle.lower() in quoted.text.lower()
+        assert principle.lower() in answer.text.lower(), answer.text
+    every_sentence_is_backed(llm_kb, answer)
+
+
+def test_the_default_reader_refuses_a_near_miss_the_model_would_answer(llm_kb):
+    answer = llm_kb.ask(NEAR_MISS, reader=llm_kb.reader_with("judged", llm_kb.reader.llm))
+    assert answer.refused and answer.text.startswith(REFUSAL), answer.text
+    assert not re.search(r"\$\d", answer.text)

@@ -58,16 +58,29 @@ class ExtractiveReader:
              history: list[dict] | None = None) -> Draft:
         if not passages:
             return refusal(passages, "no passages", NAME)
-        if max(p.dense for p in passages) < self.settings.min_dense and not any(p.bm25 > 0 for p in passages):
-            return refusal(passages, "off topic", NAME)  # neither meaning nor words are near anything indexed
-        cands = self._score(q, qvec, passages)
-        if not cands:
-            return refusal(passages, "no sentences", NAME)
-        picked = self._pick(q, cands, passages)
-        reason = self._unsupported(q, picked, passages)
+        picked, reason = self.propose(q, qvec, passages)
         if reason:
             return refusal(passages, reason, NAME)
         return self._compose(q, picked, passages)
+
+    def propose(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage]) -> tuple[list[Candidate], str]:
+        """The units this reader would quote, and why it would refuse them instead ("" when it would not)."""
+        if max(p.dense for p in passages) < self.settings.min_dense and not any(p.bm25 > 0 for p in passages):
+            return [], "off topic"  # neither meaning nor words are near anything indexed
+        cands = self._score(q, qvec, passages)
+        if not cands:
+            return [], "no sentences"
+        picked = self._pick(q, cands, passages)
+        return picked, self._unsupported(q, picked, passages)
+
+    def claims(self, q: QuestionInfo, picked: list[Candidate]) -> list[Claim]:
+        """The picked units as claims citing their passage (numbered by rank in `passages`, from 1)."""
+        out: list[Claim] = []
+        for c in picked:
+            listy = c.unit.kind in _LISTY and q.is_list
+            cont = c.unit.kind == "sentence" and bool(out) and out[-1].item
+            out.append(Claim(c.text, (c.p + 1,), item=listy, cont=cont))
+        return out
 
     # scoring ------------------------------------------------------------------------------------------
     def _score(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage]) -> list[Candidate]:

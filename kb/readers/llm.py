@@ -26,7 +26,7 @@ import numpy as np
 
 from kb.claims import REFUSAL, parse
 from kb.embedding import Embedder
-from kb.llm import LLM, REFUSAL_PHRASE, LLMError
+from kb.llm import LLM, REFUSAL_PHRASE, Generation, LLMError
 from kb.question import QuestionInfo
 from kb.readers import Draft, compose, refusal
 from kb.readers.lists import restore_lists
@@ -86,6 +86,14 @@ class LLMReader:
              history: list[dict] | None = None, on_text: Callable[[str], None] | None = None) -> Draft:
         if not passages:
             return refusal(passages, "no passages", NAME)
+        shown, gen, timings = self.write(q, qvec, passages, history, on_text)
+        draft = self.judge(q, gen.text, gen.p_refusal, {i + 1: p for i, (p, _) in enumerate(shown)}, passages)
+        draft.timings.update(timings)
+        return draft
+
+    def write(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage], history: list[dict] | None = None,
+              on_text: Callable[[str], None] | None = None) -> tuple[list[tuple[Passage, str]], Generation, dict]:
+        """The model's unchecked answer: the passages it was shown (numbered from 1), its text and timing."""
         shown = self._fit(q, qvec, passages)
         messages = self.messages(q.text, shown, history)
         t = time.perf_counter()
@@ -94,10 +102,7 @@ class LLMReader:
         except LLMError as exc:
             log.warning("the reader model failed (%s)", exc)
             raise
-        timings = {"llm": (time.perf_counter() - t) * 1000}
-        draft = self.judge(q, gen.text, gen.p_refusal, {i + 1: p for i, (p, _) in enumerate(shown)}, passages)
-        draft.timings.update(timings)
-        return draft
+        return shown, gen, {"llm": (time.perf_counter() - t) * 1000}
 
     # the prompt -------------------------------------------------------------------------------------------
     def messages(self, question: str, shown: list[tuple[Passage, str]], history: list[dict] | None) -> list[dict]:
