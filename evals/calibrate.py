@@ -33,15 +33,15 @@ from evals import metrics as m
 from evals.llm_cache import CachedLLM
 from evals.sets import EVAL_SETS, load_questions
 from kb.engine import KnowledgeBase
-from kb.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, JudgeModel
-from kb.readers.judged import Judgement, JudgedReader, decide
+from kb.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, JudgeModel, value
+from kb.readers.judged import Judgement, JudgedReader, answer_features, decide
 from kb.settings import Settings
 
 log = logging.getLogger("calibrate")
 OUT = Path("bench-out")
 MIN_REFUSAL_ACCURACY = 0.9
-SENTENCE_CUTS = (0.2, 0.3, 0.4, 0.5, 0.6)
-ANSWER_CUTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+SENTENCE_CUTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+ANSWER_CUTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 POLICIES = ("never", "fallback", "add")
 
 
@@ -100,22 +100,14 @@ def fit_sentences(data, names=SENTENCE_FEATURES) -> dict[str, float]:
     X, y = [], []
     for row, j in data:
         for c in j.candidates:
-            X.append([c.features.get(n, 0.0) for n in names])
+            X.append([value(c.features, n) for n in names])
             y.append(sentence_label(row, c.text))
     return as_weights(fit_logistic(np.array(X), np.array(y, dtype=float)), names)
 
 
-def answer_features(j: Judgement, model: JudgeModel) -> dict[str, float]:
-    ps = {id(c): model.sentence_p(c.features) for c in j.candidates}
-    written = [ps[id(c)] for c in j.candidates if c.source == "model"]
-    quoted = [ps[id(c)] for c in j.candidates if c.source == "quote"]
-    return {**j.signals, "max_model": max(written, default=0.0), "max_quote": max(quoted, default=0.0),
-            "n_model": sum(p >= model.sentence_cut for p in written) / 3}
-
-
 def fit_answers(data, sentence: dict[str, float], names=ANSWER_FEATURES) -> dict[str, float]:
     probe = JudgeModel(sentence, {})
-    X = [[answer_features(j, probe).get(n, 0.0) for n in names] for _, j in data]
+    X = [[value(answer_features(j, probe), n) for n in names] for _, j in data]
     y = [float(row["expect"] == "answer") for row, _ in data]
     return as_weights(fit_logistic(np.array(X), np.array(y)), names)
 
@@ -147,13 +139,13 @@ def folds(data, k: int = 5, seed: int = 7):
         yield [data[i] for i in range(len(data)) if i not in test], [data[i] for i in sorted(test)]
 
 
-def cross_validate(data, s_names=SENTENCE_FEATURES, a_names=ANSWER_FEATURES) -> dict[tuple, dict]:
+def cross_validate(data, s_names=SENTENCE_FEATURES, a_names=ANSWER_FEATURES, points=None) -> dict[tuple, dict]:
     """Held-out figures for every (sentence cut, answer cut, policy): pooled over 5 folds."""
     per_point: dict[tuple, list] = {}
     for train, test in folds(data):
         ws = fit_sentences(train, s_names)
         wa = fit_answers(train, ws, a_names)
-        for point in itertools.product(SENTENCE_CUTS, ANSWER_CUTS, POLICIES):
+        for point in points or itertools.product(SENTENCE_CUTS, ANSWER_CUTS, POLICIES):
             model = JudgeModel(ws, wa, *point)
             per_point.setdefault(point, []).append((score(test, model), len(test)))
     pooled = {}
@@ -194,6 +186,11 @@ def main(argv: list[str] | None = None) -> None:
     wa = fit_answers(data, ws)
     model = JudgeModel(ws, wa, *point)
     per_set = {s: score(by_set[s], model) for s in sets}
+    for floor in (0.5, 0.6, 0.7, 0.8, 0.9):
+        ok = {p: r for p, r in pooled.items() if r["refusal_accuracy"] >= floor}
+        if ok:
+            p = max(ok, key=lambda p: (ok[p]["fact_recall"], ok[p]["passed"]))
+            print(f"refusal accuracy >= {floor}: {p}", json.dumps({k: round(v, 3) for k, v in ok[p].items()}))
     print(f"chosen: sentence cut {point[0]}, answer cut {point[1]}, quotes {point[2]}")
     print("held-out (5-fold) on", "+".join(sets), json.dumps({k: round(v, 3) for k, v in figures.items()}))
     for s, r in per_set.items():
@@ -204,12 +201,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.ablate:
         for name in SENTENCE_FEATURES:
             names = tuple(n for n in SENTENCE_FEATURES if n != name)
-            r = choose(cross_validate(data, s_names=names))[1]
+            r = cross_validate(data, s_names=names, points=[point])[point]
             ablation[f"sentence:{name}"] = {k: round(r[k], 3) for k in ("fact_recall", "refusal_accuracy", "passed")}
             print("without", name, ablation[f"sentence:{name}"])
         for name in ANSWER_FEATURES:
             names = tuple(n for n in ANSWER_FEATURES if n != name)
-            r = choose(cross_validate(data, a_names=names))[1]
+            r = cross_validate(data, a_names=names, points=[point])[point]
             ablation[f"answer:{name}"] = {k: round(r[k], 3) for k in ("fact_recall", "refusal_accuracy", "passed")}
             print("without", name, ablation[f"answer:{name}"])
     model.about = {"fitted": date.today().isoformat(), "sets": sets, "questions": len(data),

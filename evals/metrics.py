@@ -57,6 +57,17 @@ def citation_scores(answer: str, sources: dict[int, str]) -> tuple[float, float]
     return _tally(answer, lambda claim, n: norm(claim) in norm(sources.get(n, "")))
 
 
+def overlap_groundedness(answer: str, sources: dict[int, str], share: float = 0.8) -> float:
+    """Groundedness without our verifier: the share of answer sentences of which at least `share` of the words
+    (letters and digits, lowercased) stand in each passage they cite."""
+    def backs(claim: str, n: int) -> bool:
+        mine = norm(claim).split()
+        theirs = set(norm(sources.get(n, "")).split())
+        return bool(mine) and sum(w in theirs for w in mine) / len(mine) >= share
+
+    return _tally(answer, backs)[1]
+
+
 def _tally(answer: str, backs) -> tuple[float, float]:
     """(share of (sentence, citation) pairs where `backs(sentence, n)`, share of sentences backed by every
     passage they cite); text outside any cited sentence counts as one more ungrounded sentence."""

@@ -22,7 +22,8 @@ from kb.retrieve import MODES
 from kb.settings import Settings
 
 log = logging.getLogger(__name__)
-ANSWER_KEYS = ("fact_recall", "evidence_recall", "citation_precision", "groundedness", "quoted", "refusal_accuracy",
+ANSWER_KEYS = ("fact_recall", "evidence_recall", "citation_precision", "groundedness", "quoted", "word_overlap",
+               "refusal_accuracy",
                "false_refusal_rate", "median_words", "latency_p50_ms", "latency_p95_ms", "passed",
                "model_alone_fact_recall", "model_alone_refusal_accuracy")
 RETRIEVAL_KEYS = ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@5")
@@ -37,6 +38,7 @@ class Scored:
     precision: float
     grounded: float
     quoted: float
+    overlap: float  # groundedness by word overlap, independent of our verifier
     missing: list[str]
 
     @property
@@ -53,14 +55,16 @@ def score_answer(kb: KnowledgeBase, row: dict, reader: Reader) -> Scored:
     refused = answer["refused"]
     sources = {c["n"]: c for c in answer["citations"]}
     if refused:
-        precision = grounded = quoted = 1.0
+        precision = grounded = quoted = overlap = 1.0
     else:
         precision, grounded = m.verified_scores(answer["answer"], sources, kb.verifier, row["question"])
-        quoted = m.citation_scores(answer["answer"], {n: c["text"] for n, c in sources.items()})[1]
+        texts = {n: c["text"] for n, c in sources.items()}
+        quoted = m.citation_scores(answer["answer"], texts)[1]
+        overlap = m.overlap_groundedness(answer["answer"], texts)
     facts = 0.0 if refused else m.fact_recall(answer["answer"], row.get("facts") or [])
     missing = ["(refused)"] if refused and row["expect"] == "answer" else m.missing_facts(answer["answer"], row.get("facts") or [])
     ev = 0.0 if refused else m.evidence_recall([c["text"] for c in sources.values()], row.get("evidence") or [])
-    return Scored(row, answer, facts, ev, precision, grounded, quoted, missing)
+    return Scored(row, answer, facts, ev, precision, grounded, quoted, overlap, missing)
 
 
 def score_retrieval(kb: KnowledgeBase, row: dict, mode: str, relevant_counts: dict[str, int]) -> dict[str, float]:
@@ -84,6 +88,7 @@ def summarise_answers(scored: list[Scored]) -> dict[str, float]:
         "citation_precision": m.mean([s.precision for s in answered]),
         "groundedness": m.mean([s.grounded for s in answered]),
         "quoted": m.mean([s.quoted for s in answered]),
+        "word_overlap": m.mean([s.overlap for s in answered]),
         "refusal_accuracy": m.mean([float(s.answer["refused"]) for s in ref]),
         "false_refusal_rate": m.mean([float(s.answer["refused"]) for s in ans]),
         "median_words": m.median([m.words(s.answer["answer"]) for s in answered]),

@@ -23,11 +23,12 @@ from kb.units import Unit
 
 DEFAULT_MODEL = Path(__file__).with_name("judge.json")
 
+# "log_x" is log10(x + 0.0001): the model's refusal probability matters by its order of magnitude.
 SENTENCE_FEATURES = ("marker", "cited_ok", "ok", "support", "figure_absent", "name_absent", "share", "similarity",
                      "attached", "figure", "dangling", "q_sim", "q_lex", "agree", "quote", "repair", "item", "rank",
-                     "p_refusal", "model_refused", "best_dense", "ext_refused")
-ANSWER_FEATURES = ("max_model", "max_quote", "n_model", "p_refusal", "model_refused", "best_dense", "ext_refused",
-                   "coverage", "q_lex")
+                     "log_p_refusal", "model_refused", "best_dense", "ext_refused")
+ANSWER_FEATURES = ("max_model", "max_quote", "n_model", "log_p_refusal", "model_refused", "best_dense", "ext_refused",
+                   "model_ok", "model_similarity", "model_agree")
 
 
 @dataclass
@@ -56,7 +57,7 @@ class JudgeModel:
     sentence_cut: float = 0.5
     answer_cut: float = 0.5
     quotes: str = "fallback"  # "never" | "fallback" (when no model sentence stands) | "add" (when they add something)
-    redundant: float = 0.85  # a quote this close to a kept sentence adds nothing
+    redundant: float = 0.6  # a quote whose words the kept sentences already hold to this share adds nothing
     about: dict = field(default_factory=dict)
 
     @classmethod
@@ -75,6 +76,12 @@ class JudgeModel:
         return _logistic(self.answer, features)
 
 
+def value(features: dict[str, float], name: str) -> float:
+    if name.startswith("log_"):
+        return math.log10(max(0.0, features.get(name[4:], 0.0)) + 1e-4)
+    return features.get(name, 0.0)
+
+
 def _logistic(weights: dict[str, float], features: dict[str, float]) -> float:
-    z = weights.get("bias", 0.0) + sum(w * features.get(k, 0.0) for k, w in weights.items() if k != "bias")
+    z = weights.get("bias", 0.0) + sum(w * value(features, k) for k, w in weights.items() if k != "bias")
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))

@@ -34,11 +34,11 @@ def ask(kb: KnowledgeBase, question: str, script: dict, model: JudgeModel | None
 
 
 def test_a_right_sentence_without_a_marker_is_kept_and_cited_to_its_passage(welding_kb):
-    answer = ask(welding_kb, "When is the application deadline for Metro Welding Round 3?",
-                 {"deadline": ("The application deadline is April 4, 2025.", 0.01)})
-    assert not answer.refused, answer.refusal_reason
-    assert "April 4, 2025" in answer.text and answer.text.rstrip().endswith("[1]")
-    assert answer.sources[0].path.endswith("welding-listing.txt")
+    answer = ask(welding_kb, "When does the Riverside Bakers Partnership course run?",
+                 {"course run": ("The twelve-week course runs twice a year, in February and in August.", 0.01)})
+    assert not answer.refused, answer.reason
+    assert "February and in August" in answer.text and answer.text.rstrip().endswith("[1]")
+    assert answer.sources[0].path.endswith("bakers.md")
 
 
 def test_a_figure_said_of_something_else_is_not_given_as_the_answer(welding_kb):
@@ -60,7 +60,7 @@ def test_a_model_sentence_that_fails_gives_way_to_the_quote_saying_the_same(weld
     # "begin" and a reordering: the passage's own sentence says it, and is what the answer shows.
     answer = ask(welding_kb, "How much do graduates of the Riverside Bakers Partnership start at?",
                  {"start at": ("Graduates of the partnership begin on $23.40 hourly at the partner bakeries [1].", 0.01)})
-    assert not answer.refused, answer.refusal_reason
+    assert not answer.refused, answer.reason
     assert "$23.40" in answer.text
 
 
@@ -68,8 +68,8 @@ def test_the_judgement_comes_from_its_data_file(welding_kb, tmp_path):
     model = JudgeModel.load()
     assert set(SENTENCE_FEATURES) <= set(model.sentence) and set(ANSWER_FEATURES) <= set(model.answer)
     assert DEFAULT_MODEL.name == "judge.json"
-    question, script = ("When is the application deadline for Metro Welding Round 3?",
-                        {"deadline": ("The application deadline is April 4, 2025 [1].", 0.01)})
+    question, script = ("When does the Riverside Bakers Partnership course run?",
+                        {"course run": ("The course runs twice a year, in February and in August [1].", 0.01)})
     assert not ask(welding_kb, question, script).refused
     # The same reader with a file that weighs every answer as unanswerable refuses it.
     doubting = JudgeModel(model.sentence, {**model.answer, "bias": -40.0}, model.sentence_cut, model.answer_cut)

@@ -155,10 +155,7 @@ def decide(j: Judgement, model: JudgeModel) -> Draft:
     quotes = [c for c in j.candidates if c.source == "quote"]
     repairs = {c.of: c for c in j.candidates if c.source == "repair"}
     cut = model.sentence_cut
-    features = {**j.signals, "max_model": max((c.p for c in written), default=0.0),
-                "max_quote": max((c.p for c in quotes), default=0.0),
-                "n_model": sum(c.p >= cut for c in written) / 3}
-    p_answer = model.answer_p(features)
+    p_answer = model.answer_p(answer_features(j, model))
     signals = {**j.signals, "p_answer": p_answer, "claims": float(len(written))}
     dropped: list[Dropped] = []
     kept: list[Candidate] = []
@@ -176,8 +173,11 @@ def decide(j: Judgement, model: JudgeModel) -> Draft:
             dropped.append(Dropped(c.text, c.reason or f"judged unlikely to answer (p={c.p:.2f})"))
     if model.quotes == "add" or (model.quotes == "fallback" and not kept):
         for c in quotes:
-            if c.p >= cut and all(_distinct(c, k, model.redundant) for k in kept):
+            if c.p >= cut and _adds(c, kept, model.redundant):
                 kept.append(c)
+    # A list's lead-in ("The partnership offers:") says nothing without the items that follow it.
+    kept = [c for i, c in enumerate(kept) if not c.text.rstrip().endswith(":") or
+            (i + 1 < len(kept) and kept[i + 1].item)]
     signals["kept"] = float(len(kept))
     if p_answer < model.answer_cut:
         draft = refusal(j.passages, f"the judgement leaned to no answer (p={p_answer:.2f})", NAME, dropped)
@@ -196,11 +196,21 @@ def decide(j: Judgement, model: JudgeModel) -> Draft:
     return draft
 
 
-def _distinct(quote: Candidate, kept: Candidate, redundant: float) -> bool:
-    """A quote adds something to a kept sentence unless it is that sentence or says the same thing."""
-    if quote.text == kept.text:
-        return False
-    return not (kept.source == "model" and quote.features["agree"] >= redundant and kept.n == quote.n)
+def answer_features(j: Judgement, model: JudgeModel) -> dict[str, float]:
+    """The answer-level signals and the best of the candidates: what P(the materials answer) weighs."""
+    written = [c for c in j.candidates if c.source == "model"]
+    ps = [model.sentence_p(c.features) for c in written]
+    best = lambda name: max((c.features[name] for c in written), default=0.0)  # noqa: E731
+    return {**j.signals, "max_model": max(ps, default=0.0), "n_model": sum(p >= model.sentence_cut for p in ps) / 3,
+            "max_quote": max((model.sentence_p(c.features) for c in j.candidates if c.source == "quote"), default=0.0),
+            "model_ok": best("ok"), "model_similarity": best("similarity"), "model_agree": best("agree")}
+
+
+def _adds(quote: Candidate, kept: list[Candidate], redundant: float) -> bool:
+    """A quote adds to the kept sentences unless they already hold `redundant` of its words."""
+    have = {s for k in kept for s in stems(k.text)}
+    mine = set(stems(quote.text))
+    return bool(mine) and sum(s in have for s in mine) / len(mine) < redundant
 
 
 def _unique(claims: list[Claim]) -> list[Claim]:
