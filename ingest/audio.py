@@ -26,9 +26,9 @@ from kb.settings import Settings
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000  # what Whisper reads
-WINDOW_S = 300  # Whisper is given at most about five minutes at once: its features of a whole hour take GBs
+WINDOW_S = 300  # Whisper gets about five minutes at once: it computes the features of all it is given together
 TRUNCATED = 0.9  # decoding less than this share of the duration the file declares means it was cut short
-SHORT_PASSAGE = 12  # words: a cue shorter than this ("Okay. Next slide.") joins the next one's passage
+SHORT_PASSAGE = 12  # words: a passage shorter than this ("Okay. Next slide.") takes the next cue in too
 MAX_CUE_WORDS = 40  # a sentence longer than this is cut (Whisper's punctuation can be sparse)
 
 
