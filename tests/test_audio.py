@@ -152,6 +152,22 @@ def test_mp3_goes_in_beside_bad_recordings_each_refused_with_its_reason(kb, docs
     assert abs(seconds(answer.sources[0].locator) - starts[FIGURE]) <= 5
 
 
+def test_an_hour_is_given_to_whisper_in_windows_cut_in_pauses():
+    import numpy as np
+
+    from ingest.audio import SAMPLE_RATE, stamp, windows
+
+    rng = np.random.default_rng(0)
+    audio = rng.uniform(-0.5, 0.5, 3600 * SAMPLE_RATE).astype(np.float32)  # loud everywhere...
+    pauses = [int(t * SAMPLE_RATE) for t in (293.5, 588.0)]
+    for p in pauses:
+        audio[p : p + SAMPLE_RATE // 2] = 0  # ...but for two half-second pauses before the first two boundaries
+    cuts = windows(audio)
+    assert cuts[0][0] == 0 and cuts[-1][1] == len(audio)
+    assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:])) and all(b - a <= 300 * SAMPLE_RATE for a, b in cuts)
+    assert [p <= cut[1] < p + SAMPLE_RATE // 2 for p, cut in zip(pauses, cuts)] == [True, True]
+    assert [stamp(s) for s in (0, 754, 3723)] == ["00:00", "12:34", "1:02:03"]
+
 def test_a_recording_source_card_plays_it_from_the_cited_time():
     card = source_card(Source(1, "c1", "/lib/hrtp 101.mp4", "HRTP 101 webinar", "12:34", "Partnerships start..."))
     assert "<video" in card and "src='/gradio_api/file=/lib/hrtp%20101.mp4#t=754'" in card
@@ -159,6 +175,19 @@ def test_a_recording_source_card_plays_it_from_the_cited_time():
     assert "#t=3723" in source_card(Source(1, "c1", "/lib/talk.m4a", "Talk", "1:02:03", "..."))
     assert "<audio" not in source_card(Source(1, "c1", "/lib/notes.vtt", "Notes", "00:01:10", "..."))
 
+
+def test_the_chat_upload_takes_a_recording_and_names_what_is_wrong_with_a_bad_one(wav_store, kb, tmp_path):
+    from chat.ui import ChatApp
+
+    store, wav, _ = wav_store
+    shutil.copytree(store / "transcripts", kb.settings.store_dir / "transcripts")  # transcribed before: no Whisper
+    fake = tmp_path / "minutes.mp3"
+    fake.write_text("Minutes of the March partnership meeting.\n" * 10)
+    note, table, _ = ChatApp(kb).upload([str(wav), str(fake)])
+    assert "✅ **riverbend webinar.wav** is in the library" in note
+    assert "❌ **minutes.mp3**: a text file, not a .mp3 recording" in note
+    assert [row[1] for row in table] == ["recording"]
+    assert not (kb.settings.store_dir / "uploads" / "minutes.mp3").exists()
 
 @pytest.mark.slow
 def test_in_the_browser_the_source_card_plays_the_recording_from_the_cited_time(wav_store, speech, embedder):
