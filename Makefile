@@ -49,9 +49,11 @@ ingest: setup
 run: ingest
 	$(BIN)/hrtp chat
 
-# The browser test drives Debian's chromium (never a downloaded browser build).
+# The browser test drives Debian's chromium (never a downloaded browser build); the recording tests speak
+# their webinar with espeak-ng and convert it with sox and ffmpeg.
 browser-deps:
-	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	@test -x /usr/bin/chromium -a -x /usr/bin/espeak-ng -a -x /usr/bin/sox -a -x /usr/bin/ffmpeg || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng sox ffmpeg)
 
 test: setup browser-deps
 	$(BIN)/python -m pytest

@@ -40,7 +40,7 @@ STARTERS = {
         "What does the HRTP 101 webinar cover?",
     ],
 }
-UPLOAD_TYPES = [".pdf", ".txt", ".md", ".html", ".htm", ".vtt", ".srt"]
+UPLOAD_TYPES = [".pdf", ".txt", ".md", ".html", ".htm", ".vtt", ".srt", ".mp3", ".m4a", ".wav", ".mp4", ".webm", ".ogg", ".flac"]
 CSS = """
 .source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 8px 0; }
 .source-head { font-size: 0.92em; margin-bottom: 4px; }
@@ -212,7 +212,7 @@ def build_ui(kb: KnowledgeBase) -> gr.Blocks:
             table = gr.Dataframe(app.documents(), headers=["title", "kind", "chunks", "ingested", "path"],
                                  interactive=False, label="Indexed documents")
             files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES,
-                            label=f"Upload PDF, TXT, MD, HTML, VTT or SRT (up to {MAX_UPLOAD_MB} MB each)")
+                            label=f"Upload PDF, TXT, MD, HTML, VTT, SRT or a recording (up to {MAX_UPLOAD_MB} MB each)")
             add = gr.Button("Add to the library", variant="primary")
             with gr.Row():
                 which = gr.Dropdown(app.document_choices(), label="Remove a document", scale=4)
@@ -244,7 +244,8 @@ def launch(kb: KnowledgeBase, host: str = "127.0.0.1", port: int = 7860, auth: t
     ui = build_ui(kb)
     ui.queue(default_concurrency_limit=4)
     ui.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=True, css=CSS,
-              max_file_size=f"{MAX_UPLOAD_MB}mb", show_error=True, quiet=not block)
+              max_file_size=f"{MAX_UPLOAD_MB}mb", show_error=True, quiet=not block,
+              allowed_paths=sources.media_paths(kb))
     warm = threading.Thread(target=kb.ask, args=("What are WED's four key principles?",), daemon=True)
     warm.start()
     if block:

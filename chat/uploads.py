@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.load import SUPPORTED, detect_encoding
+from ingest.load import RECORDINGS, SUPPORTED, detect_encoding
 from kb.errors import LoadError
 
 MAX_UPLOAD_MB = 50
@@ -45,6 +45,8 @@ def check_content(path: Path, ext: str) -> str:
         return "the file is empty"
     if ext == ".pdf":
         return "" if head.lstrip().startswith(b"%PDF") else "not a PDF (the content does not start with %PDF)"
+    if ext in RECORDINGS:
+        return ""  # decoded at ingest, which names what is wrong with it (ingest/audio.py)
     try:
         detect_encoding(path, head)
     except LoadError as exc:
@@ -55,8 +57,9 @@ def check_content(path: Path, ext: str) -> str:
 def save_upload(src: Path, original_name: str, uploads: Path, max_mb: int = MAX_UPLOAD_MB) -> Saved:
     name = safe_name(original_name)
     ext = Path(name).suffix.lower()
-    if ext not in SUPPORTED:
-        return Saved(None, name, f"unsupported type {ext or '(none)'}; upload PDF, TXT, MD, HTML, VTT or SRT")
+    if ext not in SUPPORTED + RECORDINGS:
+        return Saved(None, name, f"unsupported type {ext or '(none)'}; upload PDF, TXT, MD, HTML, VTT, SRT or a "
+                                 "recording (MP3, M4A, WAV, MP4, WEBM, OGG, FLAC)")
     size = src.stat().st_size
     if size > max_mb * 1024 * 1024:
         return Saved(None, name, f"{size / 2**20:.1f} MB is over the {max_mb} MB upload limit")

@@ -20,6 +20,7 @@ from kb.errors import LoadError
 log = logging.getLogger(__name__)
 
 SUPPORTED = (".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".vtt", ".srt")
+RECORDINGS = (".mp3", ".m4a", ".wav", ".mp4", ".webm", ".ogg", ".flac")  # transcribed first (ingest/audio.py)
 
 
 @dataclass
@@ -45,7 +46,7 @@ def load(path: Path, max_mb: int = 200) -> Loaded:
     """Read and parse `path` by its extension. Large plain-text files stream as a series of segments."""
     ext = path.suffix.lower()
     if ext not in SUPPORTED:
-        raise LoadError(str(path), f"unsupported file type {ext or '(none)'!r}; supported: {', '.join(SUPPORTED)}")
+        raise LoadError(str(path), f"unsupported file type {ext or '(none)'!r}; supported: {', '.join(SUPPORTED + RECORDINGS)}")
     size = _size(path)
     if size == 0:
         raise LoadError(str(path), "the file is empty")
@@ -322,10 +323,24 @@ _LABEL = re.compile(r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,3}):\s+")
 _TAGS = re.compile(r"</?[^>]+>")
 
 
-def load_transcript(path: Path, text: str) -> Loaded:
-    """WebVTT or SRT cues merged into speaker turns; each turn keeps its start time and speaker."""
+@dataclass
+class Cue:
+    start: float  # seconds
+    text: str
+    speaker: str | None = None
+    end: float | None = None
+
+    @property
+    def stamp(self) -> str:
+        h, rest = divmod(int(self.start), 3600)
+        return f"{h:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def parse_cues(path: Path, text: str) -> list[Cue]:
+    """The cues of a WebVTT or SRT text, tags removed, each with its start and speaker (a `<v Name>` voice or
+    a `Name:` label); a cue with a broken time line is skipped with a warning."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    turns: list[Segment] = []
+    cues: list[Cue] = []
     bad = 0
     for block in re.split(r"\n\s*\n", text):
         lines = [ln.strip() for ln in block.strip().split("\n") if ln.strip()]
@@ -333,14 +348,11 @@ def load_transcript(path: Path, text: str) -> Loaded:
         if idx is None:
             continue  # WEBVTT header, NOTE and STYLE blocks, SRT garbage between cues
         m = _TIME.search(lines[idx])
-        if not m:
+        if not m or int(m.group(2)) > 59 or int(m.group(3)) > 59:
             bad += 1
             continue
-        h, mi, s = int(m.group(1) or 0), int(m.group(2)), int(m.group(3))
-        if mi > 59 or s > 59:
-            bad += 1
-            continue
-        stamp = f"{h:02d}:{mi:02d}:{s:02d}"
+        start, end = (int(g[0] or 0) * 3600 + int(g[1]) * 60 + int(g[2]) + int(g[3].ljust(3, "0")) / 1000
+                      for g in (m.groups()[:4], m.groups()[4:]))
         speaker, parts = None, []
         for ln in lines[idx + 1 :]:
             v = _VOICE.match(ln) or _LABEL.match(ln)
@@ -349,15 +361,23 @@ def load_transcript(path: Path, text: str) -> Loaded:
                 ln = ln[v.end() :]
             parts.append(_TAGS.sub("", ln).strip())
         cue = " ".join(p for p in parts if p)
-        if not cue:
-            continue
-        if turns and speaker in (None, turns[-1].speaker) and len(turns[-1].text) < 1200:
-            turns[-1].text += " " + cue
-        else:
-            turns.append(Segment(cue, timestamp=stamp, speaker=speaker or (turns[-1].speaker if turns else None)))
-    if not turns:
+        if cue:
+            cues.append(Cue(start, cue, speaker, end))
+    if not cues:
         why = f"{bad} cue(s) have broken timestamps" if bad else "no cues found"
         raise LoadError(str(path), f"not a usable transcript: {why} (expected lines like 00:01:02.000 --> 00:01:05.000)")
     if bad:
         log.warning("%s: skipped %d cue(s) with broken timestamps", path, bad)
+    return cues
+
+
+def load_transcript(path: Path, text: str) -> Loaded:
+    """WebVTT or SRT cues merged into speaker turns; each turn keeps its start time and speaker."""
+    turns: list[Segment] = []
+    for cue in parse_cues(path, text):
+        if turns and cue.speaker in (None, turns[-1].speaker) and len(turns[-1].text) < 1200:
+            turns[-1].text += " " + cue.text
+        else:
+            speaker = cue.speaker or (turns[-1].speaker if turns else None)
+            turns.append(Segment(cue.text, timestamp=cue.stamp, speaker=speaker))
     return Loaded(turns)

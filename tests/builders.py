@@ -1,4 +1,4 @@
-"""Real files for tests: PDFs (reportlab), WebVTT/SRT transcripts, HTML pages."""
+"""Real files for tests: PDFs (reportlab), WebVTT/SRT transcripts, HTML pages, spoken recordings (espeak-ng)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from pathlib import Path
 
 from reportlab.lib import pdfencrypt
 from reportlab.pdfgen import canvas
+
+from evals.bench.speech import WEBINAR, convert, make_speech  # noqa: F401  recordings: a webinar spoken by espeak-ng
 
 
 def make_pdf(path: Path, pages: list[str], password: str | None = None, title: str | None = None) -> Path:

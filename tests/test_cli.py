@@ -30,7 +30,7 @@ def test_console_script_ingests_and_answers_in_json(tmp_path):
     report = json.loads(ingest.stdout)
     assert report["files_added"] == 3 and report["chunks_embedded"] == report["chunks_total"] > 0
     assert set(report) == {"files_seen", "files_added", "files_updated", "files_unchanged", "files_removed",
-                           "files_failed", "chunks_embedded", "chunks_total", "seconds"}
+                           "files_failed", "chunks_embedded", "chunks_total", "seconds", "recordings_transcribed"}
     ask = subprocess.run([HRTP, "--store", env_store, "ask", "--json", "What are WED's four key principles?"],
                          capture_output=True, text=True, timeout=300)
     assert ask.returncode == 0, ask.stderr
