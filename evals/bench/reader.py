@@ -1,11 +1,11 @@
-"""Warm answer latency of each reader, and the llm reader's first streamed token (issue: reader).
+"""Warm answer latency of each reader, and the judged reader's first model token (issue: reader).
 
     python -m evals.bench.reader [--set bundled-test] [--set wild-test] [--limit N]
 
 One process per run: each set is ingested into a temporary store, the reader model is loaded and warmed with
 one question, then every question of the set is asked with each reader, no output cache. Printed per set and
-reader: answer p50/p95 (ms), and for the llm reader the time from the question to the first streamed token of
-the model's answer (what the chat shows under "Checking against the sources…") and the model's own time.
+reader: answer p50/p95 (ms), and for the judged (default) reader the time from the question to the first token of
+the model's answer (the chat shows the quoted answer meanwhile) and the model's own time.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ def measure(set_name: str, limit: int) -> dict[str, dict[str, float]]:
     spec = EVAL_SETS[set_name]
     rows = load_questions(spec.questions)[:limit]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.from_env(store_dir=Path(tmp) / "store", reader="llm")
+        settings = Settings.from_env(store_dir=Path(tmp) / "store", reader="judged")
         kb = KnowledgeBase(settings, long_running=True)  # the chat's setting: its latency is what users see
         kb.ingest([spec.corpus], progress=False)
         kb.ask("What is this about?")  # warm: the model's fixed prompt prefix is read here
         out: dict[str, dict[str, float]] = {}
-        for name, reader in (("extractive", kb.extractive), ("llm", kb.reader)):
+        for name, reader in (("extractive", kb.extractive), ("judged", kb.reader)):
             total, first, model = [], [], []
             for r in rows:
                 seen: list[float] = []
