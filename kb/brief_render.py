@@ -86,8 +86,13 @@ def _quote(text: str) -> list[str]:
             for ln, nxt in zip(lines, lines[1:] + [""])]
 
 
+def _where(n: Near) -> str:
+    """A closest passage's locator, unless it is only its opening words, which the excerpt shows anyway."""
+    return "" if n.locator.startswith("“") else f" ({n.locator})"
+
+
 def _near_md(n: Near) -> str:
-    return f"*{md(n.title)}* ({md(n.locator)}): “{md(n.text)}”"
+    return f"*{md(n.title)}*{md(_where(n))}: “{md(n.text)}”"
 
 
 def _source_md(s: Source) -> str:
@@ -134,7 +139,7 @@ def _topic_html(i: int, t: Topic, sources: dict[int, Source]) -> str:
         near = ""
         if t.closest:
             near = (f"<p>{escape(CLOSEST_NOTE)}</p><ul class='closest'>" + "".join(
-                f"<li><i>{escape(n.title)}</i> ({escape(n.locator)}): “{escape(n.text)}”</li>" for n in t.closest)
+                f"<li><i>{escape(n.title)}</i>{escape(_where(n))}: “{escape(n.text)}”</li>" for n in t.closest)
                 + "</ul>")
         return parts[0] + f"<p class='not-covered'>{escape(t.note)}</p>{near}</section>"
     parts.append(f"<h3>Key points <span class='how'>({escape(_how(t))})</span></h3><ul class='points'>")
