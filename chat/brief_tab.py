@@ -1,16 +1,20 @@
-"""The "Prepare a session" tab: tick HRTP 101 topics or type your own, build a brief with the same code as
-`hrtp brief` (kb/brief.py), preview it, download it as Markdown or as a printable HTML page. An adapter: no
-retrieval, ranking or citation logic here; document text reaches the page escaped (kb/brief_render.py)."""
+"""The "Prepare a session" tab: tick HRTP 101 topics or type your own, choose the documents (default all), build
+a brief with the same code as `hrtp brief` (kb/brief.py), watch its topics appear as each is done, download it
+as Markdown or as a printable HTML page. An adapter: no retrieval, ranking or citation logic here; document
+text reaches the page escaped (kb/brief_render.py)."""
 
 from __future__ import annotations
 
+import queue
 import tempfile
+import threading
 from html import escape
 from pathlib import Path
+from typing import Iterator
 
 import gradio as gr
 
-from kb.brief import DEFAULT_TOPICS, MAX_TOPIC_CHARS, build_brief, clean_topics, to_html, to_markdown
+from kb.brief import DEFAULT_TOPICS, MAX_TOPIC_CHARS, Brief, build_brief, clean_topics, to_html, to_markdown
 from kb.errors import KBError
 
 MAX_TOPICS = 12
@@ -30,17 +34,54 @@ class BriefTab:
         picked = [t for t in DEFAULT_TOPICS if t in (chosen or [])] + typed
         return clean_topics(picked)[:MAX_TOPICS] if picked else []  # nothing picked is not "the defaults" here
 
-    def build(self, chosen: list[str] | None, extra: str | None,
-              progress=gr.Progress()) -> tuple[str, str | None, str | None]:
-        """The preview (Markdown) and the paths of the .md and .html files to download."""
+    def document_choices(self) -> list[tuple[str, str]]:
+        """(label, stored path) of every document, for the document choice."""
+        return [(f"{d.title} ({Path(d.path).name})", d.path) for d in self.kb.documents()]
+
+    def refresh(self) -> dict:
+        return gr.update(choices=self.document_choices())
+
+    def build(self, chosen: list[str] | None, extra: str | None, docs: list[str] | None = None,
+              progress=gr.Progress()) -> Iterator[tuple[str, str | None, str | None]]:
+        """The preview (Markdown), once more after each topic is done, then with the paths of the .md and .html
+        files to download. The brief is built in a worker thread; its progress moves the bar here."""
         topics = self.topics(chosen, extra)
         if not topics:
-            return "Tick at least one topic, or type one (one per line).", None, None
+            yield "Tick at least one topic, or type one (one per line).", None, None
+            return
         progress(0, desc="Starting")
-        try:
-            brief = build_brief(self.kb, topics, progress=lambda done, total, desc: progress(done / total, desc=desc))
-        except KBError as exc:  # e.g. an empty store: say what to do
-            return escape(str(exc)), None, None
+        events: queue.Queue = queue.Queue()
+
+        def work() -> None:
+            try:
+                events.put(("brief", build_brief(
+                    self.kb, topics, docs=list(docs or []) or None,
+                    progress=lambda done, total, desc: events.put(("progress", (done / total, desc))),
+                    on_topic=lambda i, topic: events.put(("topic", topic)))))
+            except BaseException as exc:  # handed to this thread, which shows or raises it
+                events.put(("error", exc))
+
+        threading.Thread(target=work, daemon=True, name="hrtp-brief").start()
+        done: list = []
+        while True:
+            kind, value = events.get()
+            if kind == "progress":
+                progress(value[0], desc=value[1])
+            elif kind == "topic":
+                done.append(value)
+                yield to_markdown(Brief(done, [], "", title=f"HRTP 101 session brief ({len(done)} of "
+                                        f"{len(topics)} topics; sources when all are done)")), None, None
+            elif kind == "error":
+                if isinstance(value, KBError):  # e.g. an empty store or a removed document: say what to do
+                    yield escape(str(value)), None, None
+                    return
+                raise value
+            else:
+                yield self._files(value)
+                return
+
+    @staticmethod
+    def _files(brief: Brief) -> tuple[str, str, str]:
         folder = Path(tempfile.mkdtemp(prefix="hrtp-brief-"))
         md_path, html_path = folder / "hrtp-session-brief.md", folder / "hrtp-session-brief.html"
         markdown = to_markdown(brief)
@@ -61,10 +102,13 @@ def brief_tab(kb) -> BriefTab:
         extra = gr.Textbox(label="Other topics (one per line)", lines=3, max_lines=MAX_TOPICS,
                            max_length=MAX_TOPICS * (MAX_TOPIC_CHARS + 1), placeholder="worker voice\njob quality",
                            elem_id="brief-extra", scale=2)
+    docs = gr.Dropdown(tab.document_choices(), value=[], multiselect=True, elem_id="brief-docs",
+                       label="Documents to draw on (none chosen: all of them)")
     build = gr.Button("Build brief", variant="primary", elem_id="brief-build")
     with gr.Row():
         md_file = gr.DownloadButton("Download Markdown", elem_id="brief-md", size="sm")
         html_file = gr.DownloadButton("Download printable HTML", elem_id="brief-html", size="sm")
     preview = gr.Markdown(EMPTY, elem_id="brief-preview", sanitize_html=True)
-    build.click(tab.build, [chosen, extra], [preview, md_file, html_file], api_visibility="private")
+    build.click(tab.build, [chosen, extra, docs], [preview, md_file, html_file], api_visibility="private")
+    docs.focus(tab.refresh, None, [docs], api_visibility="private")  # documents uploaded since the page loaded
     return tab

@@ -27,7 +27,8 @@ from kb.question import analyse
 from kb.readers.extractive import W_COS, W_LEX, W_RANK
 from kb.text import stems
 from kb.types import Passage, Source
-from kb.units import Unit, units
+from kb.brief_points import WholeList, not_a_claim, restates, whole_list
+from kb.units import Unit, readable, units
 from kb.verify import Evidence, names, numbers
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ MMR_LAMBDA = 0.7  # relevance vs. novelty when picking key points
 NEAR_DUPLICATE = 0.85  # a unit this similar to a picked one says the same thing again
 MAX_TOPIC_CHARS = 200
 NOT_COVERED = "The materials here don't cover {topic}."
+CLOSEST = 3  # passages an uncovered topic lists
+NEAR_CHARS = 280
 
 Progress = Callable[[float, int, str], None]  # (topics done, may be fractional; topics in all; what now)
 
@@ -57,12 +60,38 @@ Progress = Callable[[float, int, str], None]  # (topics done, may be fractional;
 # results ------------------------------------------------------------------------------------------------
 @dataclass
 class Point:
-    text: str
+    text: str  # a claim; for a list, its lead-in line
     cites: tuple[int, ...]  # brief-wide source numbers
     quotes: tuple[str, ...] = ()  # the sentences of the cited passages that back it
+    items: tuple[str, ...] = ()  # a list the materials give as a list: every item, in order
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "citations": list(self.cites), "quotes": list(self.quotes)}
+        return {"text": self.text, "citations": list(self.cites), "quotes": list(self.quotes),
+                "items": list(self.items)}
+
+
+@dataclass
+class Near:
+    """One of the closest passages to a topic the materials do not cover."""
+
+    title: str
+    locator: str
+    text: str  # the passage's opening, cut at a word
+    path: str
+    start: int
+    end: int
+
+    @classmethod
+    def of(cls, p: Passage) -> "Near":
+        c = p.chunk
+        text = " ".join(u.text for u in units(c.text) if u.kind != "heading" and u.quotable)
+        if len(text) > NEAR_CHARS:
+            text = text[:NEAR_CHARS].rsplit(" ", 1)[0] + " …"
+        return cls(c.title, c.locator, text, c.path, c.start, c.end)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "locator": self.locator, "text": self.text, "source": self.path,
+                "chars": [self.start, self.end]}
 
 
 @dataclass
@@ -96,11 +125,12 @@ class Topic:
     points: list[Point] = field(default_factory=list)
     read_aloud: list[ReadAloud] = field(default_factory=list)
     prompts: list[Prompt] = field(default_factory=list)
+    closest: list[Near] = field(default_factory=list)  # an uncovered topic's nearest passages
 
     def to_json(self) -> dict[str, Any]:
         return {"topic": self.title, "covered": self.covered, "note": self.note, "reader": self.reader,
                 "points": [p.to_json() for p in self.points], "read_aloud": [r.to_json() for r in self.read_aloud],
-                "prompts": [p.to_json() for p in self.prompts]}
+                "prompts": [p.to_json() for p in self.prompts], "closest": [n.to_json() for n in self.closest]}
 
 
 @dataclass
@@ -109,10 +139,12 @@ class Brief:
     sources: list[Source]
     reader: str
     title: str = "HRTP 101 session brief"
+    docs: list[str] = field(default_factory=list)  # the documents it draws on (stored paths); empty: all
+    doc_titles: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"title": self.title, "reader": self.reader, "topics": [t.to_json() for t in self.topics],
-                "sources": [s.to_json() for s in self.sources]}
+                "sources": [s.to_json() for s in self.sources], "docs": self.docs, "doc_titles": self.doc_titles}
 
 
 # building -------------------------------------------------------------------------------------------------
@@ -126,19 +158,28 @@ def clean_topics(topics: list[str] | tuple[str, ...] | None) -> list[str]:
     return list(out.values()) or list(DEFAULT_TOPICS)
 
 
-def build_brief(kb, topics: list[str] | tuple[str, ...] | None = None, progress: Progress | None = None) -> Brief:
-    """A brief on `topics` (default: the five HRTP 101 topics) from the store of `kb`."""
+def build_brief(kb, topics: list[str] | tuple[str, ...] | None = None, progress: Progress | None = None, *,
+                docs: list[str] | None = None, on_topic: Callable[[int, Topic], None] | None = None) -> Brief:
+    """A brief on `topics` (default: the five HRTP 101 topics) from the store of `kb`, drawn from `docs` (titles
+    or paths, see `KnowledgeBase.resolve_docs`; default all). `progress` hears how far the work is, `on_topic`
+    receives each topic as soon as it is done."""
     if kb.store.count() == 0:
         raise EmptyStoreError(kb.store.location)
+    sources = kb.resolve_docs(docs) if docs else None
     topics = clean_topics(topics)
     report = progress or (lambda done, total, desc: None)
     registry = _Sources()
     out = []
     for i, title in enumerate(topics):
         report(i, len(topics), f"{title}: retrieving")
-        out.append(_TopicBuilder(kb, title, registry, lambda f, d: report(i + f, len(topics), f"{title}: {d}")).build())
+        step = lambda f, d: report(i + f, len(topics), f"{title}: {d}")  # noqa: E731 (bound per topic)
+        out.append(_TopicBuilder(kb, title, registry, step, sources).build())
         report(i + 1, len(topics), f"{title}: done")
-    return Brief(out, registry.sources(), kb.reader.name)
+        if on_topic:
+            on_topic(i, out[-1])
+    records = kb.store.file_records() if sources else {}
+    return Brief(out, registry.sources(), kb.reader.name, docs=sources or [],
+                 doc_titles=[records[p].title for p in sources or [] if p in records])
 
 
 class _Sources:
@@ -167,12 +208,12 @@ class _Candidate:
     lex: float
     score: float
     lead_in: str = ""  # a list item's lead-in line
-    listed: bool = False  # an item of a list whose lead-in names the topic
 
 
 class _TopicBuilder:
-    def __init__(self, kb, title: str, registry: _Sources, step: Callable[[float, str], None]) -> None:
-        self.kb, self.title, self.registry, self.step = kb, title, registry, step
+    def __init__(self, kb, title: str, registry: _Sources, step: Callable[[float, str], None],
+                 sources: list[str] | None = None) -> None:
+        self.kb, self.title, self.registry, self.step, self.sources = kb, title, registry, step, sources
         self.settings = kb.settings
         self.query = TOPIC_QUERIES.get(title, title)
         self.question = TOPIC_QUERIES.get(title, f"What do the materials say about {title}?")
@@ -181,25 +222,31 @@ class _TopicBuilder:
 
     def build(self) -> Topic:
         qvec = self.kb.embedder.embed_query(self.query)
-        passages, _ = self.kb.retriever.search(self.query, k=max(PASSAGES_PER_TOPIC, self.settings.top_k), qvec=qvec)
+        passages, _ = self.kb.retriever.search(self.query, k=max(PASSAGES_PER_TOPIC, self.settings.top_k), qvec=qvec,
+                                               sources=self.sources)
+        self.step(0.1, "reading")
         cands = self._candidates(qvec, passages)
         reason = self._off_topic(passages, cands)
         if reason:
             log.info("brief: %r not covered: %s", self.title, reason)
-            return self._not_covered(reason)
-        self.step(0.2, "reading")
+            return self._not_covered(reason, passages)
+        listed = whole_list(passages, self.terms, self.settings.min_support, self.kb.store)
+        have = len(listed.items) if listed else 0  # a whole list is one point, but says as much as its items
+
         reader = self.kb.reader
         claims, reader_name = [], reader.name
-        if reader.name == "llm":
-            claims = self._llm_points(reader, qvec, passages)
-            if len(claims) < MIN_POINTS:
+        model = reader.name == "llm" and have < MIN_POINTS  # a whole list that covers the topic needs no model
+        if model:
+            claims = self._verified(self._llm_points(reader, qvec, passages), passages, listed)
+            if len(claims) + have < MIN_POINTS:
                 log.info("brief: %r: the model's points did not hold up (%d kept); quoting", self.title, len(claims))
-        if len(claims) < MIN_POINTS:
-            claims, reader_name = self._verified(self._extractive_points(cands, passages), passages), "extractive"
-        if len(claims) < MIN_POINTS:
-            return self._not_covered(f"only {len(claims)} verified point(s)")
+        if not model or len(claims) + have < MIN_POINTS:
+            claims = self._verified(self._extractive_points(cands, passages, listed), passages, listed)
+            reader_name = "extractive"
+        if len(claims) + have < MIN_POINTS:
+            return self._not_covered(f"only {len(claims) + have} verified point(s)", passages)
         self.step(0.9, "prompts")
-        return self._topic(claims, passages, reader_name)
+        return self._topic(claims, passages, reader_name, listed)
 
     # which units speak to the topic ---------------------------------------------------------------------
     def _candidates(self, qvec: np.ndarray, passages: list[Passage]) -> list[_Candidate]:
@@ -233,9 +280,8 @@ class _TopicBuilder:
             if not (lex >= s.min_support or close >= s.semantic_support or asked or follows):
                 continue
             on_topic.add((i, u.start))
-            listed = bool(lead) and len(want & set(stems(lead))) / max(len(want), 1) >= s.min_support
             score = W_COS * cos + W_LEX * (1.0 if asked else lex) + W_RANK / passages[i].rank
-            c = _Candidate(i, u, cos, lex, score, lead, listed)
+            c = _Candidate(i, u, cos, lex, score, lead)
             out.setdefault(u.text, c)
         return sorted(out.values(), key=lambda c: (-c.score, c.p, c.unit.start))
 
@@ -250,17 +296,19 @@ class _TopicBuilder:
         return ""
 
     # key points ---------------------------------------------------------------------------------------
-    def _extractive_points(self, cands: list[_Candidate], passages: list[Passage]) -> list[Claim]:
-        """A list the topic names ("... based upon 4 key principles:") gives its items first, in order, as the
-        quoting reader answers a list question; then units by maximal marginal relevance (relevant, and not
-        saying what a picked one says), up to MAX_POINTS."""
+    def _extractive_points(self, cands: list[_Candidate], passages: list[Passage],
+                           listed: WholeList | None) -> list[Claim]:
+        """Units by maximal marginal relevance (relevant, and not saying what a picked one says), up to
+        MAX_POINTS; never a unit on an item line of the whole list (`listed`), nor one saying what an item says."""
+        taken = listed.lines if listed else set()
+        cands = [c for c in cands if (passages[c.p].chunk.id, c.unit.line) not in taken]
         if not cands:
             return []
         vecs = self.kb.embedder.vectors([c.unit.text for c in cands])
-        picked = self._listed(cands) if self.asked.is_list else []
-        lines = {(cands[j].p, cands[j].unit.line) for j in picked}  # a listed item's later sentences are in its point
-        pool = [j for j, c in enumerate(cands) if j not in picked and (c.p, c.unit.line) not in lines]
-        while pool and len(picked) < MAX_POINTS:
+        item_vecs = self.kb.embedder.vectors(listed.items) if listed else np.zeros((0, vecs.shape[1]), np.float32)
+        picked: list[int] = []
+        pool = [j for j in range(len(cands)) if not (item_vecs @ vecs[j] >= NEAR_DUPLICATE).any()]
+        while pool and len(picked) < MAX_POINTS:  # `_verified` keeps the first `room` that hold up
             def mmr(j: int) -> float:
                 overlap = max((float(vecs[j] @ vecs[k]) for k in picked), default=0.0)
                 return MMR_LAMBDA * cands[j].score - (1 - MMR_LAMBDA) * overlap
@@ -280,25 +328,20 @@ class _TopicBuilder:
         same = [u for u in units(text) if u.line == c.unit.line and u.start >= c.unit.start][:2]
         return text[same[0].start:same[-1].end]
 
-    @staticmethod
-    def _listed(cands: list[_Candidate]) -> list[int]:
-        """The items (first sentences) of the best-ranked list whose lead-in names the topic."""
-        by_list: dict[tuple[int, str], list[int]] = {}
-        for j, c in enumerate(cands):
-            if c.listed and c.unit.kind == "item":
-                by_list.setdefault((c.p, c.lead_in), []).append(j)
-        lists = sorted((k for k, v in by_list.items() if len(v) >= 2), key=lambda k: k[0])
-        if not lists:
-            return []
-        return sorted(by_list[lists[0]], key=lambda j: cands[j].unit.start)[:MAX_POINTS]
-
-    def _llm_points(self, reader, qvec: np.ndarray, passages: list[Passage]) -> list[tuple[Claim, dict]]:
+    def _llm_points(self, reader, qvec: np.ndarray, passages: list[Passage]) -> list[Claim]:
+        """The model's key points on the passages that fit its budget; the bar moves as it writes."""
         from kb.llm import REFUSAL_PHRASE, LLMError
 
-        q = self.kb.understand(self.question)
-        shown = reader._fit(q, qvec, passages)  # the answer path's passage budget
+        shown = _fit(reader.llm, self.kb.embedder, qvec, passages, self.settings.llm_context_tokens, self.settings.top_k)
+        max_tokens = 2 * self.settings.llm_max_tokens
+        written = [0]
+
+        def on_text(delta: str) -> None:  # about four characters a token: 0.1 -> 0.85 of the topic while it writes
+            written[0] += len(delta)
+            self.step(0.1 + 0.75 * min(1.0, written[0] / (4 * max_tokens)), "reading")
+
         try:
-            gen = reader.llm.generate(_brief_messages(self.title, shown), max_tokens=2 * self.settings.llm_max_tokens)
+            gen = reader.llm.generate(_brief_messages(self.title, shown), max_tokens=max_tokens, on_text=on_text)
         except LLMError as exc:
             log.warning("brief: the reader model failed (%s); quoting", exc)
             return []
@@ -312,25 +355,51 @@ class _TopicBuilder:
             if c.cites and key not in seen:
                 seen.add(key)
                 out.append(Claim(c.text, tuple(index[n] + 1 for n in c.cites)))
-        return self._verified(out, passages)[:MAX_POINTS]
+        return out
 
-    def _verified(self, claims: list[Claim], passages: list[Passage]) -> list[tuple[Claim, dict]]:
-        """What the verifier keeps, each with the backing sentences of each passage it cites."""
+    def _verified(self, claims: list[Claim], passages: list[Passage],
+                  listed: WholeList | None = None) -> list[tuple[Claim, dict]]:
+        """What the verifier keeps, each with the backing sentences of each passage it cites; never a heading
+        or title, nor an item of the whole list again; at most MAX_POINTS with the list."""
         if not claims:
             return []
         evidence = {i + 1: Evidence.of(i + 1, p) for i, p in enumerate(passages)}
         out = []
         for claim in claims:  # one at a time: the quotes returned belong to this claim alone
+            why = not_a_claim(claim.text, [passages[n - 1].chunk for n in claim.cites])
+            if not why and (_ANNOUNCEMENT.search(claim.text) or _is_agenda(claim.text)):
+                why = "the document announcing what it will cover, not a claim"
+            if why:
+                log.info("brief: dropped %r: %s", claim.text[:80], why)
+                continue
             kept, dropped, quotes = self.kb.verifier.check([claim], evidence, self.question, self.terms)
             for d in dropped:
                 log.info("brief: dropped %r: %s", d.text[:80], d.reason)
-            out += [(k, quotes) for k in kept]
-        return out
+            for k in kept:
+                if listed and restates(k.text, listed, [q for n in k.cites for q in quotes.get(n, [])]):
+                    log.info("brief: dropped %r: an item of the list point", k.text[:80])
+                else:
+                    out.append((k, quotes))
+        return out[:MAX_POINTS - (1 if listed else 0)]
 
     # the topic ----------------------------------------------------------------------------------------
-    def _topic(self, claims: list[tuple[Claim, dict]], passages: list[Passage], reader: str) -> Topic:
+    def _topic(self, claims: list[tuple[Claim, dict]], passages: list[Passage], reader: str,
+               listed: WholeList | None) -> Topic:
         points, counts = [], {}
-        for claim, quotes in claims[:MAX_POINTS]:
+        if listed:  # the list first, whole: its lead-in and every item, verbatim, citing the passages it runs over
+            held = {p.chunk.id: p for p in passages}
+            cites = []
+            for chunk in listed.chunks:
+                if chunk.id not in held:
+                    held[chunk.id] = Passage(chunk, 0.0, rank=len(passages) + 1)
+                    passages = passages + [held[chunk.id]]
+                mine = [listed.lead] * (chunk is listed.chunks[0]) + [it for it in listed.items if it in chunk.text]
+                cites.append(self.registry.number(held[chunk.id], mine))
+                n = passages.index(held[chunk.id]) + 1
+                counts[n] = counts.get(n, 0) + max(1, len(mine) - 1)  # it backs each item it holds: read it aloud
+            points.append(Point(listed.lead, tuple(dict.fromkeys(cites)), (listed.lead, *listed.items),
+                                tuple(listed.items)))
+        for claim, quotes in claims:
             cites = []
             for n in claim.cites:
                 p = passages[n - 1]
@@ -354,13 +423,18 @@ class _TopicBuilder:
         do not hold is dropped."""
         topic = _lower_first(self.title)
         all_cites = tuple(sorted({n for p in points for n in p.cites}))
+        first = (f'The first key point says: "{points[0].text}" What does this look like in a partnership you know, '
+                 f"and what would it take where it is missing?")
+        if points[0].items:
+            first = ("Of the items listed in the first key point, which is strongest in a partnership you know, and "
+                     "which would be hardest to put in place?")
         drafts = [
-            (f'The first key point says: "{points[0].text}" What does this look like in a partnership you know, '
-             f"and what would it take where it is missing?", points[0].cites),
+            (first, points[0].cites),
             (f"Which of the key points on {topic} matters most for your own industry or region, and why?", all_cites),
-            (f"Who would need to be at the table to act on the {_ORDINAL[len(points) - 1]} key point, and what would "
-             f"each partner bring?", points[-1].cites),
         ]
+        if len(points) > 1:  # with one point, the first prompt is already about it
+            drafts.append((f"Who would need to be at the table to act on the {_ORDINAL[len(points) - 1]} key point, "
+                           f"and what would each partner bring?", points[-1].cites))
         evidence = [Evidence.of(i, p) for i, p in enumerate(cited, 1)]
         words = set().union(*(e.words for e in evidence))
         figures = set().union(*(e.numbers for e in evidence))
@@ -373,8 +447,10 @@ class _TopicBuilder:
             out.append(Prompt(text, cites))
         return out
 
-    def _not_covered(self, reason: str) -> Topic:
-        return Topic(self.title, False, NOT_COVERED.format(topic=_lower_first(self.title)), self.kb.reader.name)
+    def _not_covered(self, reason: str, passages: list[Passage]) -> Topic:
+        """Says so, and lists the closest passages, so a trainer sees what the materials do hold."""
+        return Topic(self.title, False, NOT_COVERED.format(topic=_lower_first(self.title)), self.kb.reader.name,
+                     closest=[Near.of(p) for p in passages[:CLOSEST]])
 
 
 _ORDINAL = ("first", "second", "third", "fourth", "fifth", "sixth")
@@ -451,13 +527,39 @@ Topic: how the partnership started and how it trains""",
                  "- Graduates earn at least $21.50 an hour at partner hotels [2].")
 
 
+def _fit(llm, embedder, qvec: np.ndarray, passages: list[Passage], budget: int, k: int) -> list[tuple[Passage, str]]:
+    """Passages in rank order while the model's token budget lasts, as the answer path gives them: one longer
+    than its share (the first one's is double) gives its units closest to the topic, in document order."""
+    share = max(60, budget // (min(k, len(passages)) + 1))
+    shown: list[tuple[Passage, str]] = []
+    for rank, p in enumerate(passages[:k]):
+        cap = min(budget, share * (2 if rank == 0 else 1))
+        text = readable(p.chunk.text)
+        if llm.count_tokens(text) + 12 > cap:
+            us = [u for u in units(p.chunk.text) if u.quotable]
+            sims = embedder.vectors([u.text for u in us]) @ qvec if us else np.zeros(0)
+            chosen, spent = [], 0
+            for j in np.argsort(-sims):
+                cost = llm.count_tokens(us[j].text) + 2
+                if spent + cost <= cap - 12:
+                    chosen.append(int(j))
+                    spent += cost
+            text = "\n".join(("• " if us[j].kind == "item" else "") + us[j].text for j in sorted(chosen))
+        cost = llm.count_tokens(text) + 12
+        if not text or cost > budget:
+            break
+        shown.append((p, text))
+        budget -= cost
+    return shown or [(passages[0], readable(passages[0].chunk.text))]
+
+
 def _brief_messages(title: str, shown: list[tuple[Passage, str]]) -> list[dict]:
     from kb.llm import REFUSAL_PHRASE
 
     blocks = []
     for i, (p, text) in enumerate(shown, 1):
         c = p.chunk
-        where = c.section or (c.locator if not c.locator.startswith("chars") else "")
+        where = c.section or (f"p. {c.page}" if c.page is not None else "")
         blocks.append(f"[{i}] {c.title}: {where}\n{text}" if where else f"[{i}] {c.title}\n{text}")
     return [{"role": "system", "content": BRIEF_SYSTEM.format(refusal=REFUSAL_PHRASE)},
             {"role": "user", "content": BRIEF_EXAMPLE[0]}, {"role": "assistant", "content": BRIEF_EXAMPLE[1]},

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from kb.brief import Brief, Topic
+from kb.brief import Brief, Near, Topic
 from kb.types import Source
 
 PROMPTS_NOTE = "Questions for the room, not facts from the materials."
@@ -22,6 +22,14 @@ def _intro(brief: Brief) -> str:
     return (f"{len(brief.topics)} topic{'s' * (len(brief.topics) != 1)}. Every key point cites the numbered sources "
             "listed at the end, and verification removed anything a cited passage does not back. The passages to "
             "read aloud are quoted whole. Discussion prompts are questions for the room, not facts.")
+
+
+def _drawn_from(brief: Brief) -> list[str]:
+    """The documents a brief was limited to, by title (empty: it drew on every document)."""
+    return brief.doc_titles or [p.rsplit("/", 1)[-1] for p in brief.docs]
+
+
+CLOSEST_NOTE = "The closest passages in the materials:"
 
 
 # Markdown ---------------------------------------------------------------------------------------------------
@@ -42,13 +50,20 @@ def _cites(ns) -> str:
 
 def to_markdown(brief: Brief) -> str:
     out = [f"# {md(brief.title)}", "", _intro(brief), ""]
+    if _drawn_from(brief):
+        out += ["Drawn from: " + "; ".join(f"*{md(d)}*" for d in _drawn_from(brief)) + ".", ""]
     for i, t in enumerate(brief.topics, 1):
         out += [f"## {i}. {md(t.title)}", ""]
         if not t.covered:
             out += [f"_{md(t.note)}_", ""]
+            if t.closest:
+                out += [CLOSEST_NOTE, ""] + [f"- {_near_md(n)}" for n in t.closest] + [""]
             continue
         out += [f"### Key points ({_how(t)})", ""]
-        out += [f"- {md(p.text)} {_cites(p.cites)}" for p in t.points] + [""]
+        for p in t.points:
+            out.append(f"- {md(p.text)} {_cites(p.cites)}")
+            out += [f"  - {md(item)}" for item in p.items]
+        out.append("")
         if t.read_aloud:
             out += ["### Read aloud", ""]
             for r in t.read_aloud:
@@ -71,12 +86,23 @@ def _quote(text: str) -> list[str]:
             for ln, nxt in zip(lines, lines[1:] + [""])]
 
 
+def _where(n: Near) -> str:
+    """A closest passage's locator, unless it is only its opening words, which the excerpt shows anyway."""
+    return "" if n.locator.startswith("“") else f" ({n.locator})"
+
+
+def _near_md(n: Near) -> str:
+    return f"*{md(n.title)}*{md(_where(n))}: “{md(n.text)}”"
+
+
 def _source_md(s: Source) -> str:
     publisher = f", {md(s.publisher)}" if s.publisher else ""
     return f"*{md(s.title)}*{publisher} ({md(s.locator)}); file `{s.path.split('/')[-1].replace('`', '')}`"
 
 
 # HTML -------------------------------------------------------------------------------------------------------
+# The print layout: A4 and Letter alike (margins fit both), a topic per page, each topic's sources as its
+# footnotes (the list at the end is for the screen), nothing a link or a colour needs to explain.
 CSS = """
 body { font: 16px/1.5 Georgia, 'Times New Roman', serif; color: #1a1a1a; max-width: 46em; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { font-size: 1.35em; border-bottom: 1px solid #ccc; margin-top: 1.8em; }
@@ -86,13 +112,19 @@ h3 { font-size: 1.05em; margin: 1.2em 0 0.4em; } .lede, .how, .note, .not-covere
 blockquote { margin: 0.5em 0 1em; padding: 0.6em 1em; border-left: 4px solid #b08d57; background: #faf6ef; }
 figcaption { font-size: 0.9em; color: #444; } .prompts li { margin-bottom: 0.4em; }
 .sources li { margin-bottom: 0.3em; font-size: 0.92em; }
+ul.items { margin: 0.3em 0 0.5em; } ul.items li { margin-bottom: 0.2em; }
+.closest li { margin-bottom: 0.4em; color: #333; } .drawn { font-size: 0.92em; color: #444; }
+.footnotes { display: none; }
 @media print {
-  @page { margin: 2cm; }
+  @page { size: auto; margin: 18mm 17mm 20mm; @bottom-center { content: counter(page); font-size: 9pt; } }
   body { font-size: 11pt; max-width: none; margin: 0; padding: 0; }
   .topic { break-before: page; } .topic:first-of-type { break-before: auto; }
   blockquote { background: none; break-inside: avoid; } figure, li { break-inside: avoid; }
   h2, h3 { break-after: avoid; } a { color: inherit; text-decoration: none; }
-  .sources { break-before: page; }
+  .footnotes { display: block; margin-top: 1.5em; border-top: 0.5pt solid #999; padding-top: 0.4em;
+               font-size: 8.5pt; line-height: 1.35; color: #333; break-inside: avoid; }
+  .footnotes ol { margin: 0; padding-left: 2.2em; } .footnotes li { margin: 0 0 0.2em; } code { font-size: 0.9em; }
+  .sources { display: none; }
 }
 """
 
@@ -101,12 +133,20 @@ def _cites_html(ns) -> str:
     return "<span class='cite'>" + "".join(f"<a href='#source-{n}'>[{n}]</a>" for n in ns) + "</span>"
 
 
-def _topic_html(i: int, t: Topic) -> str:
+def _topic_html(i: int, t: Topic, sources: dict[int, Source]) -> str:
     parts = [f"<section class='topic'><h2>{i}. {escape(t.title)}</h2>"]
     if not t.covered:
-        return parts[0] + f"<p class='not-covered'>{escape(t.note)}</p></section>"
+        near = ""
+        if t.closest:
+            near = (f"<p>{escape(CLOSEST_NOTE)}</p><ul class='closest'>" + "".join(
+                f"<li><i>{escape(n.title)}</i>{escape(_where(n))}: “{escape(n.text)}”</li>" for n in t.closest)
+                + "</ul>")
+        return parts[0] + f"<p class='not-covered'>{escape(t.note)}</p>{near}</section>"
     parts.append(f"<h3>Key points <span class='how'>({escape(_how(t))})</span></h3><ul class='points'>")
-    parts += [f"<li>{escape(p.text)} {_cites_html(p.cites)}</li>" for p in t.points]
+    for p in t.points:
+        items = "".join(f"<li>{escape(item)}</li>" for item in p.items)
+        parts.append(f"<li>{escape(p.text)} {_cites_html(p.cites)}" + (f"<ul class='items'>{items}</ul>" if items else "")
+                     + "</li>")
     parts.append("</ul>")
     if t.read_aloud:
         parts.append("<h3>Read aloud</h3>")
@@ -118,20 +158,34 @@ def _topic_html(i: int, t: Topic) -> str:
         parts.append(f"<h3>Discussion prompts</h3><p class='note'>{escape(PROMPTS_NOTE)}</p><ol class='prompts'>")
         parts += [f"<li>{escape(p.text)}</li>" for p in t.prompts]
         parts.append("</ol>")
-    return "".join(parts) + "</section>"
+    return "".join(parts) + _footnotes(t, sources) + "</section>"
+
+
+def _footnotes(t: Topic, sources: dict[int, Source]) -> str:
+    """The topic's sources at its foot, for print: the page of a topic carries what its [n] refer to."""
+    cited = sorted({n for p in t.points for n in p.cites} | {r.n for r in t.read_aloud})
+    notes = "".join(f"<li value='{n}'>{_source_line(sources[n])}</li>" for n in cited if n in sources)
+    return f"<aside class='footnotes'><ol>{notes}</ol></aside>" if notes else ""
+
+
+def _source_line(s: Source) -> str:
+    publisher = f", {escape(s.publisher)}" if s.publisher else ""
+    return f"<i>{escape(s.title)}</i>{publisher} ({escape(s.locator)}); file <code>{escape(s.path.split('/')[-1])}</code>"
 
 
 def _source_html(s: Source) -> str:
-    publisher = f", {escape(s.publisher)}" if s.publisher else ""
     quotes = " … ".join(s.quotes)
     quoted = f"<br><q>{escape(quotes)}</q>" if quotes else ""
-    return (f"<li id='source-{s.n}'><i>{escape(s.title)}</i>{publisher} ({escape(s.locator)}); "
-            f"file <code>{escape(s.path.split('/')[-1])}</code>{quoted}</li>")
+    return f"<li id='source-{s.n}'>{_source_line(s)}{quoted}</li>"
 
 
 def to_html(brief: Brief) -> str:
     """One page, no scripts and nothing fetched: the stylesheet is inline, with a print layout (a topic per page)."""
-    body = "".join(_topic_html(i, t) for i, t in enumerate(brief.topics, 1))
+    by_n = {s.n: s for s in brief.sources}
+    body = "".join(_topic_html(i, t, by_n) for i, t in enumerate(brief.topics, 1))
+    drawn = _drawn_from(brief)
+    drawn_html = ("<p class='drawn'>Drawn from: " + "; ".join(f"<i>{escape(d)}</i>" for d in drawn) + ".</p>"
+                  if drawn else "")
     sources = ""
     if brief.sources:
         sources = ("<section class='sources'><h2>Sources</h2><ol>" +
@@ -139,4 +193,4 @@ def to_html(brief: Brief) -> str:
     return (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{escape(brief.title)}</title>"
             f"<style>{CSS}</style></head><body><header><h1>{escape(brief.title)}</h1>"
-            f"<p class='lede'>{escape(_intro(brief))}</p></header>{body}{sources}</body></html>\n")
+            f"<p class='lede'>{escape(_intro(brief))}</p>{drawn_html}</header>{body}{sources}</body></html>\n")

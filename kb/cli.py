@@ -103,26 +103,29 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
               help='A JSONL file, one {"id"?, "question", "history"?} per line; prints one JSON object per line.')
 @click.option("--retriever", type=click.Choice(["hybrid", "dense", "bm25"]), help="Which retriever (default hybrid).")
 @click.option("--local", is_flag=True, help="Answer in this process even when `hrtp chat` runs on this store.")
+@click.option("--doc", "docs", multiple=True, metavar="TITLE_OR_PATH",
+              help="Answer from this document only (repeatable): a title, a path, a file name or part of one; "
+              "`hrtp status` lists them.")
 @click.pass_context
 def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path | None, retriever: str | None,
-        local: bool) -> None:
+        local: bool, docs: tuple[str, ...]) -> None:
     """Answer a question from the materials, with numbered, verified citations. When `hrtp chat` runs on the
     same store with the same settings, it answers (its models are loaded already); the answer is the same.
 
-    Example: hrtp ask "What are WED's four key principles?"
+    Example: hrtp ask "What are WED's four key principles?" --doc "Championing High Road Partnerships"
     """
     if bool(question) == bool(questions):
         raise click.UsageError("give either a QUESTION or --questions FILE")
     if question and not local:
         from kb.resident import forward
 
-        forwarded = forward(ctx.obj, question, retriever=retriever)
-        if forwarded:
+        forwarded = forward(ctx.obj, question, retriever=retriever, docs=list(docs))
+        if forwarded and (not docs or "docs" in forwarded["answer"]):  # a chat that knows the filter
             click.echo(json.dumps(forwarded["answer"]) if as_json else forwarded["text"])
             return
     kb = _kb(ctx, long_running=questions is not None)
     if question:
-        answer = kb.ask(question, mode=retriever)
+        answer = kb.ask(question, mode=retriever, docs=list(docs))
         click.echo(json.dumps(answer.to_json()) if as_json else to_text(answer))
         return
     failed = 0
@@ -134,7 +137,8 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path
                 item = json.loads(line)
                 if not isinstance(item, dict) or not isinstance(item.get("question"), str):
                     raise ValueError('each line needs a "question" string')
-                answer = kb.ask(item["question"], item.get("history") or [], mode=retriever, id=item.get("id"))
+                answer = kb.ask(item["question"], item.get("history") or [], mode=retriever, id=item.get("id"),
+                                docs=list(docs))
                 click.echo(json.dumps(answer.to_json()))
             except ValueError as exc:
                 failed += 1
@@ -147,15 +151,17 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the brief to FILE: .html gives a printable page, anything else Markdown.")
 @click.option("--json", "as_json", is_flag=True, help="The brief as data: topics, points, passages, prompts, sources.")
+@click.option("--doc", "docs", multiple=True, metavar="TITLE_OR_PATH",
+              help="Draw on this document only (repeatable): a title, a path, a file name or part of one; "
+              "`hrtp status` lists them. Default: every document.")
 @click.pass_context
-def brief(ctx: click.Context, topics: tuple[str, ...], out: Path | None, as_json: bool) -> None:
+def brief(ctx: click.Context, topics: tuple[str, ...], out: Path | None, as_json: bool, docs: tuple[str, ...]) -> None:
     """A session brief for trainers: per topic, cited key points, passages to read aloud and discussion prompts.
+    A line per topic on stderr shows the progress; stdout carries only the brief.
 
     TOPICS are free text, one argument each (quote topics of several words); none gives the five HRTP 101
-    topics. Example: hrtp brief --out hrtp101.html; hrtp brief "worker voice" "job quality"
+    topics. Example: hrtp brief --out hrtp101.html; hrtp brief "worker voice" --doc "Championing High Road"
     """
-    from tqdm import tqdm
-
     from kb.brief import build_brief, clean_topics, to_html, to_markdown
 
     kb = _kb(ctx, long_running=True)
@@ -164,13 +170,8 @@ def brief(ctx: click.Context, topics: tuple[str, ...], out: Path | None, as_json
 
         raise EmptyStoreError(kb.store.location)
     chosen = clean_topics(topics)
-    with tqdm(total=len(chosen), unit="topic", file=sys.stderr, leave=False,
-              disable=as_json or not sys.stderr.isatty(), bar_format="{l_bar}{bar}| {n:.1f}/{total} topics") as bar:
-        def progress(done: float, total: int, desc: str) -> None:
-            bar.n = done
-            bar.set_description(desc[:60])
-
-        result = build_brief(kb, chosen, progress=progress)
+    with _TopicBars(chosen) as bars:
+        result = build_brief(kb, chosen, progress=bars.progress, docs=list(docs), on_topic=bars.done)
     if as_json:
         text = json.dumps(result.to_json(), ensure_ascii=False, indent=2)
     elif out is not None and out.suffix.lower() in (".html", ".htm"):
@@ -186,6 +187,51 @@ def brief(ctx: click.Context, topics: tuple[str, ...], out: Path | None, as_json
         raise click.UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     covered = sum(t.covered for t in result.topics)
     click.echo(f"wrote {out}: {covered} of {len(result.topics)} topics covered, {len(result.sources)} sources", err=True)
+
+
+class _TopicBars:
+    """One tqdm line per topic on stderr: on a terminal it fills as the topic is read and stays, with its
+    outcome, when done; in a log (not a terminal) only that last state is written, one clean line a topic."""
+
+    def __init__(self, topics: list[str]) -> None:
+        self.topics, self.bar, self.i = topics, None, 0
+        self.width = max(len(t) for t in topics) if topics else 0
+        self.live = sys.stderr.isatty()
+
+    def progress(self, done: float, total: int, desc: str) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:  # a topic starts
+            self.i = i = min(int(done), total - 1)
+            self.bar = tqdm(total=100, file=sys.stderr, leave=self.live, dynamic_ncols=True, mininterval=0.5,
+                            delay=0 if self.live else float("inf"),
+                            desc=f"[{i + 1}/{total}] {self.topics[i]:<{self.width}}",
+                            bar_format="{desc} {percentage:3.0f}%|{bar:20}| {elapsed}{postfix}")
+        self.bar.n = round(100 * min(1.0, done - self.i), 1)
+        self.bar.set_postfix_str(desc.rpartition(": ")[2], refresh=False)
+        if self.live:
+            self.bar.refresh()
+
+    def done(self, i: int, topic) -> None:
+        from tqdm import tqdm
+
+        if self.bar is not None:
+            n = len(topic.points)
+            self.bar.n = 100
+            self.bar.set_postfix_str(f"{n} key point{'s' * (n != 1)}" if topic.covered else "not covered",
+                                     refresh=self.live)
+            line = str(self.bar)
+            self.bar.close()
+            if not self.live:
+                tqdm.write(line, file=sys.stderr)
+            self.bar = None
+
+    def __enter__(self) -> "_TopicBars":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:  # an error mid-topic: end its line
+            self.bar.close()
 
 
 @main.command()

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,13 +31,18 @@ class Chunk:
 
     @property
     def locator(self) -> str:
+        """Where a person finds the passage: its page, timestamp or section, else its opening words. Character
+        offsets are for programs (`start`, `end`; "chars" in the JSON)."""
         if self.page is not None:
             return f"p. {self.page}"
         if self.timestamp:
             return f"{self.timestamp} ({self.speaker})" if self.speaker else self.timestamp
         if self.section:
-            return f"§ {self.section}"
-        return f"chars {self.start}-{self.end}"
+            parts = self.section.split(" > ")
+            if len(parts) > 1 and _letters(parts[0]) in (_letters(self.title), _letters(self.title.split(":")[0])):
+                parts = parts[1:]  # the document's own title heading says again what the title says
+            return "§ " + " > ".join(parts)
+        return opening_words(self.text)
 
     def embed_text(self) -> str:
         """What the encoder sees: the section heading gives a short passage its context. (The document title,
@@ -56,6 +62,16 @@ class Chunk:
     def from_record(cls, id: str, text: str, meta: dict[str, Any]) -> "Chunk":
         known = {f for f in cls.__dataclass_fields__ if f not in {"id", "text"}}
         return cls(id=id, text=text, **{k: v for k, v in meta.items() if k in known})
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).lower()
+
+
+def opening_words(text: str, n: int = 6) -> str:
+    """“The first six words…” of a passage, without list or heading markers: a place to find it by."""
+    words = re.sub(r"^[\s#•*>-]+", "", text).split()
+    return "“" + " ".join(words[:n]) + ("…" if len(words) > n else "") + "”"
 
 
 @dataclass(frozen=True)
@@ -85,13 +101,15 @@ class Source:
     quotes: tuple[str, ...] = ()  # the sentences of `text` the answer quotes (for highlighting)
     score: float = 0.0
     url: str = ""
+    start: int = 0  # the passage's character offsets in its document's cleaned text
+    end: int = 0
 
     @classmethod
     def from_passage(cls, n: int, p: "Passage", quotes: list[str] | tuple[str, ...] = ()) -> "Source":
         c = p.chunk
         return cls(n=n, chunk_id=c.id, path=c.path, title=c.title, locator=c.locator, text=c.text,
                    publisher=c.publisher, kind=c.kind, section=c.section, quotes=tuple(quotes), score=p.score,
-                   url=c.url)
+                   url=c.url, start=c.start, end=c.end)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +123,7 @@ class Source:
             "quotes": list(self.quotes),
             "chunk_id": self.chunk_id,
             "url": self.url,
+            "chars": [self.start, self.end],
         }
 
 
@@ -121,6 +140,7 @@ class Answer:
     dropped: list[Any] = field(default_factory=list)  # kb.verify.Dropped: sentences verification removed
     reason: str = ""  # why it refused, for a person checking the answer
     signals: dict[str, float] = field(default_factory=dict)  # answerability evidence (kb/readers/llm.py)
+    docs: list[str] = field(default_factory=list)  # the document filter (stored paths); empty: all documents
 
     @property
     def latency_ms(self) -> float:
@@ -139,7 +159,8 @@ class Answer:
             "reader": self.reader,
             "dropped": [d.to_json() for d in self.dropped],
         } | ({"refusal_reason": self.reason} if self.refused and self.reason else {}) | \
-            ({"signals": {k: round(v, 4) for k, v in self.signals.items()}} if self.signals else {})
+            ({"signals": {k: round(v, 4) for k, v in self.signals.items()}} if self.signals else {}) | \
+            ({"docs": list(self.docs)} if self.docs else {})
 
 
 @dataclass

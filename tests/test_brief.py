@@ -1,6 +1,8 @@
 """Session briefs (`hrtp brief`, the "Prepare a session" tab): on the bundled corpus, every key point is backed
-by the passage it cites (re-checked from the output with the answers' verifier), read-aloud passages are
-verbatim, prompts carry no figure or name the passages lack, uncovered topics say so; Markdown, HTML, JSON."""
+by the passage it cites (re-checked from the output with the answers' verifier) and is a claim, never a heading
+or a title (also on a wild-corpus cluster); a list the materials give as a list is one point with every item;
+read-aloud passages are verbatim, prompts carry no figure or name the passages lack, uncovered topics say so
+and list their closest passages; `--doc` limits the sources; a progress line per topic; Markdown, HTML, JSON."""
 
 import json
 import re
@@ -17,9 +19,13 @@ from kb.cli import main
 from kb.engine import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
 from kb.types import Chunk, Passage
+from kb.units import units
 from kb.verify import Evidence, names, numbers
 
 HRTP = str(Path(sys.executable).parent / "hrtp")
+WILD = Path(__file__).parents[1] / "evals" / "wild" / "dev" / "a-central-valley"
+WILD_TOPICS = ["Eligibility", "Stipends and wages", "Results by county", "How to apply", *DEFAULT_TOPICS]
+WED = "Championing High Road Partnerships (WED)"
 OFF_CORPUS = "deep sea fishing quotas"
 HOSTILE = """Signage Partnership Handbook
 
@@ -41,6 +47,15 @@ def brief(corpus_kb):
     return build_brief(corpus_kb)
 
 
+@pytest.fixture(scope="module")
+def wild_kb(tmp_path_factory, embedder):
+    """A cluster of the wild evaluation corpus: web pages, PDFs, a transcript, notes, with their headings."""
+    kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("wild") / "store", reader="extractive",
+                                model="minilm"), embedder)
+    assert not kb.ingest([WILD], progress=False).files_failed
+    return kb
+
+
 def evidence(source: dict, n: int) -> Evidence:
     chunk = Chunk(id=source["chunk_id"], text=source["text"], doc_sha="", path=source["source"],
                   title=source["title"], section=source["section"])
@@ -60,17 +75,27 @@ def test_the_five_hrtp_101_topics_with_cited_points(brief):
     assert {"History of high road partnerships", "The principles", "The theory of change"} <= set(covered)
     for t in data["topics"]:
         if t["covered"]:
-            assert MIN_POINTS <= len(t["points"]) <= MAX_POINTS, t
+            said = len(t["points"]) + sum(len(p["items"]) for p in t["points"])  # a list says as much as its items
+            assert len(t["points"]) <= MAX_POINTS and said >= MIN_POINTS, t
             assert all(p["citations"] for p in t["points"])
             assert 1 <= len(t["read_aloud"]) <= 2 and 2 <= len(t["prompts"]) <= 3
         else:
             assert t["note"] == f"The materials here don't cover {t['topic'][0].lower() + t['topic'][1:]}."
             assert not t["points"] and not t["read_aloud"] and not t["prompts"]
-    principles = " ".join(p["text"] for p in covered["The principles"]["points"])
-    for name in ("Industry Driven", "Worker Centered", "Community Focused", "Results Measured"):
-        assert name in principles
     history = " ".join(p["text"] for p in covered["History of high road partnerships"]["points"])
     assert "2017" in history and "2000" in history
+
+
+def test_the_principles_topic_lists_all_four_principles_as_one_point(brief):
+    (topic,) = [t for t in brief.topics if t.title == "The principles"]
+    (listed,) = [p for p in topic.points if p.items]
+    assert "4 key principles" in listed.text
+    assert [re.split(r" [–-] ", i)[0] for i in listed.items] == ["Industry Driven", "Worker Centered", "Community Focused",
+                                                        "Results Measured"]
+    others = [p for p in topic.points if p is not listed]
+    assert not any(item in p.text or p.text in item for p in others for item in listed.items)  # said once
+    md = to_markdown(brief)
+    assert "\n  - Industry Driven - Employers and Labor bring first-hand knowledge" in md
 
 
 def test_every_point_is_backed_by_the_source_it_cites(corpus_kb, brief):
@@ -80,10 +105,12 @@ def test_every_point_is_backed_by_the_source_it_cites(corpus_kb, brief):
     assert sorted(sources) == list(range(1, len(sources) + 1))
     for t in data["topics"]:
         for p in t["points"]:
-            for n in p["citations"]:
+            for n in p["citations"][:1]:  # a list's lead-in is in its first passage, its items may run on
                 check = corpus_kb.verifier.supports(p["text"], evidence(sources[n], n))
                 assert check.ok, (p["text"], check.reason)
                 assert p["text"] in sources[n]["text"]  # the quoting reader quotes
+            for item in p["items"]:
+                assert any(item in sources[n]["text"] for n in p["citations"]), item
             assert p["quotes"] and all(any(q in sources[n]["text"] for n in p["citations"]) for q in p["quotes"])
 
 
@@ -114,12 +141,23 @@ def test_prompts_are_questions_with_no_figure_or_name_outside_their_passages(bri
     assert md.count("_Questions for the room, not facts from the materials._") == sum(bool(t.prompts) for t in brief.topics)
 
 
-def test_a_topic_the_materials_do_not_cover_says_so(corpus_kb):
+def test_a_topic_the_materials_do_not_cover_says_so_and_lists_its_closest_passages(corpus_kb):
     result = build_brief(corpus_kb, [OFF_CORPUS])
     (topic,) = result.topics
     assert not topic.covered and topic.note == f"The materials here don't cover {OFF_CORPUS}."
     assert not topic.points and not topic.read_aloud and not topic.prompts and not result.sources
-    assert f"_The materials here don't cover {OFF_CORPUS}._" in to_markdown(result)
+    assert len(topic.closest) == 3
+    chunks = corpus_chunks(corpus_kb)
+    for near in topic.closest:  # each is the opening of a real passage, with a locator a person can find
+        assert any(c.title == near.title and c.locator == near.locator and
+                   " ".join(c.text.split()).startswith(near.text.rstrip(" …")) for c in chunks)
+    md = to_markdown(result)
+    assert f"_The materials here don't cover {OFF_CORPUS}._\n\nThe closest passages in the materials:\n\n- *" in md
+    assert md.count(f"\n- *{topic.closest[0].title}") >= 1
+    html = to_html(result)
+    assert "The closest passages in the materials:" in html and html.count("<ul class='closest'><li>") == 1
+    data = result.to_json()["topics"][0]["closest"]
+    assert [set(n) for n in data] == [{"title", "locator", "text", "source", "chars"}] * 3
 
 
 def test_the_same_brief_twice(corpus_kb, brief):
@@ -135,6 +173,7 @@ def test_markdown_and_printable_html(brief):
         assert f"\n## {i}. {title}\n" in md
     assert "### Key points (quoted word for word from the sources)" in md and "### Read aloud" in md
     assert "\n## Sources\n" in md and re.search(r"^- .+ \[\d+\]$", md, re.M)
+    assert "chars " not in md and "chars " not in to_html(brief)  # locators for people: page, section, opening words
     html = to_html(brief)
     assert html.startswith("<!doctype html>") and "@media print" in html and "break-before: page" in html
     assert "<script" not in html and "<link" not in html and "src=" not in html  # self-contained, nothing runs
@@ -157,22 +196,26 @@ def test_document_html_is_escaped_and_instructions_never_quoted(docs, kb):
     assert "<script" not in html and "&lt;script&gt;window.__xss=1&lt;/script&gt;" in html
     md = to_markdown(result)
     assert "<script>" not in md and r"\<script\>" in md
-    preview, md_path, html_path = BriefTab(kb).build([], "safety signage", progress=lambda *a, **k: None)
+    *_, (preview, md_path, html_path) = BriefTab(kb).build([], "safety signage", progress=lambda *a, **k: None)
     assert "<script>" not in preview and Path(html_path).read_text() == html
 
 
 def test_the_tab_builds_previews_and_writes_both_files(corpus_kb):
     tab = BriefTab(corpus_kb)
     calls = []
-    preview, md_path, html_path = tab.build(["The principles"], f"{OFF_CORPUS}\n\n",
-                                            progress=lambda f, desc="": calls.append((f, desc)))
+    steps = list(tab.build(["The principles"], f"{OFF_CORPUS}\n\n",
+                           progress=lambda f, desc="": calls.append((f, desc))))
+    (first, no_md, no_html), (second, _, _), (preview, md_path, html_path) = steps  # a preview per topic, then all
+    assert "## 1. The principles" in first and OFF_CORPUS not in first and no_md is no_html is None
+    assert f"## 2. {OFF_CORPUS}" in second and "The closest passages in the materials:" in second
     assert "## 1. The principles" in preview and f"## 2. {OFF_CORPUS}" in preview
     assert "Worker Centered" in preview and f"The materials here don't cover {OFF_CORPUS}." in preview
     assert Path(md_path).read_text() == preview and Path(md_path).suffix == ".md"
     assert "@media print" in Path(html_path).read_text() and Path(html_path).suffix == ".html"
     assert calls and calls[-1][0] == 1.0 and all(0 <= f <= 1 for f, _ in calls)
-    assert tab.build([], "  \n", progress=lambda *a, **k: None) == (
-        "Tick at least one topic, or type one (one per line).", None, None)
+    assert [f for f, _ in calls] == sorted(f for f, _ in calls)  # the bar only moves forward
+    assert list(tab.build([], "  \n", progress=lambda *a, **k: None)) == [
+        ("Tick at least one topic, or type one (one per line).", None, None)]
 
 
 def test_hrtp_brief_json_and_html_through_the_console_script(corpus_kb, tmp_path):
@@ -181,7 +224,8 @@ def test_hrtp_brief_json_and_html_through_the_console_script(corpus_kb, tmp_path
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert [t["topic"] for t in data["topics"]] == list(DEFAULT_TOPICS) and data["reader"] == "extractive"
-    assert set(data["topics"][0]) == {"topic", "covered", "note", "reader", "points", "read_aloud", "prompts"}
+    assert set(data["topics"][0]) == {"topic", "covered", "note", "reader", "points", "read_aloud", "prompts",
+                                      "closest"}
     assert {"n", "title", "locator", "text", "source", "quotes"} <= set(data["sources"][0])
     out = tmp_path / "session.html"
     run = subprocess.run([HRTP, "--store", store, "brief", "The principles", OFF_CORPUS, "--out", str(out)],
@@ -205,8 +249,83 @@ def test_the_llm_reader_condenses_one_topic_and_verification_holds(tmp_path_fact
     assert kb.reader.name == "llm", "the llm reader did not load: run `make setup`"
     result = build_brief(kb, ["The principles"])
     (topic,) = result.topics
-    assert topic.covered and MIN_POINTS <= len(topic.points) <= MAX_POINTS
+    said = len(topic.points) + sum(len(p.items) for p in topic.points)
+    assert topic.covered and len(topic.points) <= MAX_POINTS and said >= MIN_POINTS
     sources = {s.n: s.to_json() for s in result.sources}
     for p in topic.points:
-        for n in p.cites:
+        for n in p.cites[:1]:
             assert kb.verifier.supports(p.text, evidence(sources[n], n)).ok, p.text
+    assert_no_heading_is_a_point(kb, result)
+    (listed,) = [p for p in topic.points if p.items]
+    assert len(listed.items) == 4
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"(\s*\[\d+\])+", "", text).lower().strip(" .:").split())
+
+
+def assert_no_heading_is_a_point(kb, result) -> int:
+    """Every key point is a claim: not a title, a section name or a heading line of any passage in the store, not
+    a piece of one, not "Title: ..." as prompts name passages, and a lead-in only with its list's items."""
+    titles, headings = set(), set()
+    for c in corpus_chunks(kb):
+        titles.add(_plain(c.title))
+        headings |= {_plain(x) for x in (c.section, *c.section.split(" > ")) if x.strip()}
+        headings |= {_plain(u.text) for u in units(c.text) if u.kind == "heading"}
+    labels = titles | headings
+    n = 0
+    for t in result.topics:
+        for p in t.points:
+            text = _plain(p.text)
+            assert not any(text in label for label in labels), p.text
+            assert not any(text.startswith(title + ":") for title in titles), p.text
+            assert p.items or not p.text.rstrip().endswith(":"), p.text
+            n += 1
+    return n
+
+
+def test_no_heading_or_title_is_a_key_point_on_the_bundled_corpus(corpus_kb, brief):
+    assert assert_no_heading_is_a_point(corpus_kb, brief) >= 6
+
+
+def test_no_heading_or_title_is_a_key_point_on_a_wild_cluster(wild_kb):
+    result = build_brief(wild_kb, WILD_TOPICS)
+    assert sum(t.covered for t in result.topics) >= 3
+    assert assert_no_heading_is_a_point(wild_kb, result) >= 9
+    assert "chars " not in to_markdown(result) and "chars " not in to_html(result)  # locators are for people
+
+
+def test_doc_limits_the_sources_of_a_brief(corpus_kb):
+    store = str(corpus_kb.settings.store_dir)
+    result = CliRunner().invoke(main, ["--store", store, "brief", "--json", "--doc", WED, "The principles",
+                                       "History of high road partnerships"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["doc_titles"] == [WED] and len(data["docs"]) == 1
+    assert data["sources"] and {s["title"] for s in data["sources"]} == {WED}
+    assert {s["source"] for s in data["sources"]} == set(data["docs"])
+    everything = build_brief(corpus_kb, ["The principles", "History of high road partnerships"])
+    assert {s.title for s in everything.sources} - {WED}  # without --doc the other documents are drawn on
+    unknown = CliRunner().invoke(main, ["--store", store, "brief", "--doc", "Riverside memo", "The principles"])
+    assert unknown.exit_code == 2 and "'Riverside memo'" in unknown.output and "`hrtp status`" in unknown.output
+
+
+def test_the_tab_draws_on_the_documents_chosen(corpus_kb):
+    tab = BriefTab(corpus_kb)
+    choices = dict((label, path) for label, path in tab.document_choices())
+    wed = [path for label, path in choices.items() if label.startswith(WED)]
+    *_, (preview, md_path, _) = tab.build(["The principles"], "", wed, progress=lambda *a, **k: None)
+    assert f"Drawn from: *{WED}*." in preview
+    sources = preview.split("\n## Sources\n", 1)[1]
+    assert sources.count("\n") >= 2 and all(WED.split(" (")[0] in line for line in sources.strip().splitlines())
+
+
+def test_hrtp_brief_prints_a_progress_line_per_topic_and_clean_json(corpus_kb):
+    result = CliRunner().invoke(main, ["--store", str(corpus_kb.settings.store_dir), "brief", "--json",
+                                       "The principles", OFF_CORPUS])
+    assert result.exit_code == 0, result.stderr
+    assert [t["topic"] for t in json.loads(result.stdout)["topics"]] == ["The principles", OFF_CORPUS]
+    lines = result.stderr.splitlines()  # not a terminal: one clean line a topic, as a log keeps it
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("[1/2] The principles") and "100%" in lines[0] and re.search(r", [1-6] key points?$", lines[0])
+    assert lines[1].startswith(f"[2/2] {OFF_CORPUS}") and "100%" in lines[1] and "not covered" in lines[1]

@@ -93,15 +93,27 @@ def test_prepare_a_session_builds_previews_and_downloads_a_brief(page, tmp_path)
         if t != "The principles":
             topics.get_by_label(t).uncheck()
     assert topics.get_by_label("The principles").is_checked()
+    page.locator("#brief-extra textarea").fill("deep sea fishing quotas")
+    page.locator("#brief-docs input").click()  # the document choice: WED's paper alone
+    page.get_by_role("option", name=re.compile(r"^Championing High Road Partnerships \(WED\)")).click()
+    page.keyboard.press("Escape")
     page.locator("#brief-build").click()
     preview = page.locator("#brief-preview")
     preview.locator("li", has_text="[1]").first.wait_for(timeout=180_000)
+    preview.get_by_text("Sources", exact=True).wait_for(timeout=180_000)  # all topics done: the sources come last
     shown = preview.inner_text()
     assert "1. The principles" in shown and "Worker Centered" in shown
+    assert "Drawn from: Championing High Road Partnerships (WED)." in shown
+    sources = shown.split("\nSources\n", 1)[1]
+    assert sources.strip() and all("Championing High Road Partnerships (WED)" in ln
+                                   for ln in sources.strip().splitlines())
+    assert "The closest passages in the materials:" in shown  # the uncovered topic shows what is there
     assert "History of high road partnerships" not in shown  # unticked topics are left out
     read_aloud = [ln.strip() for ln in preview.locator("blockquote").first.inner_text().splitlines() if ln.strip()]
     assert any(ln.startswith("• Worker Centered") for ln in read_aloud), read_aloud  # the passage keeps its lines
-    point = re.sub(r"(\s*\[\d+\])+$", "", preview.locator("li", has_text="[1]").first.inner_text()).strip()
+    listed = preview.locator("li", has_text="[1]").first.inner_text().splitlines()  # a list point: lead-in, items
+    point = re.sub(r"(\s*\[\d+\])+$", "", listed[0]).strip()
+    assert "4 key principles:" in point and sum(ln.strip().startswith("Industry Driven") for ln in listed) == 1
     assert len(point.split()) >= 6
 
     files = {}

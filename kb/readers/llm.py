@@ -191,5 +191,5 @@ class LLMReader:
 
 def _heading(p: Passage) -> str:
     c = p.chunk
-    where = c.section or (c.locator if not c.locator.startswith("chars") else "")
+    where = c.section or (c.locator if c.page is not None or c.timestamp else "")
     return f"{c.title}: {where}" if where else c.title
