@@ -235,7 +235,8 @@ class _TopicBuilder:
 
         reader = self.kb.reader
         claims, reader_name = [], reader.name
-        model = reader.name == "llm" and have < MIN_POINTS  # a whole list that covers the topic needs no model
+        # A model reader writes the points (a whole list that covers the topic needs no model).
+        model = getattr(reader, "llm", None) is not None and have < MIN_POINTS
         if model:
             claims = self._verified(self._llm_points(reader, qvec, passages), passages, listed)
             if len(claims) + have < MIN_POINTS:

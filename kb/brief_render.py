@@ -13,7 +13,7 @@ PROMPTS_NOTE = "Questions for the room, not facts from the materials."
 
 
 def _how(topic: Topic) -> str:
-    if topic.reader == "llm":
+    if topic.reader in ("llm", "judged"):
         return "condensed from the sources by the language model; each checked against the passage it cites"
     return "quoted word for word from the sources"
 
