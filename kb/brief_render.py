@@ -7,7 +7,7 @@ import re
 from html import escape
 
 from kb.brief import Brief, Topic
-from kb.types import Source
+from kb.types import Source, place
 
 PROMPTS_NOTE = "Questions for the room, not facts from the materials."
 
@@ -52,7 +52,7 @@ def to_markdown(brief: Brief) -> str:
         if t.read_aloud:
             out += ["### Read aloud", ""]
             for r in t.read_aloud:
-                out += [f"**{md(r.title)}** ({md(r.locator)}) [{r.n}]", ""]
+                out += [f"**{md(r.title)}** ({md(place(r.locator, text=r.text))}) [{r.n}]", ""]
                 out += _quote(md(r.text)) + [""]
         if t.prompts:
             out += ["### Discussion prompts", "", f"_{PROMPTS_NOTE}_", ""]
@@ -73,7 +73,7 @@ def _quote(text: str) -> list[str]:
 
 def _source_md(s: Source) -> str:
     publisher = f", {md(s.publisher)}" if s.publisher else ""
-    return f"*{md(s.title)}*{publisher} ({md(s.locator)}); file `{s.path.split('/')[-1].replace('`', '')}`"
+    return f"*{md(s.title)}*{publisher} ({md(s.place)}); file `{s.path.split('/')[-1].replace('`', '')}`"
 
 
 # HTML -------------------------------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def _topic_html(i: int, t: Topic) -> str:
         for r in t.read_aloud:
             body = escape(r.text).replace("\n", "<br>")
             parts.append(f"<figure class='read'><blockquote>{body}</blockquote><figcaption><b>{escape(r.title)}</b>"
-                         f" · {escape(r.locator)} {_cites_html([r.n])}</figcaption></figure>")
+                         f" · {escape(place(r.locator, text=r.text))} {_cites_html([r.n])}</figcaption></figure>")
     if t.prompts:
         parts.append(f"<h3>Discussion prompts</h3><p class='note'>{escape(PROMPTS_NOTE)}</p><ol class='prompts'>")
         parts += [f"<li>{escape(p.text)}</li>" for p in t.prompts]
@@ -125,7 +125,7 @@ def _source_html(s: Source) -> str:
     publisher = f", {escape(s.publisher)}" if s.publisher else ""
     quotes = " … ".join(s.quotes)
     quoted = f"<br><q>{escape(quotes)}</q>" if quotes else ""
-    return (f"<li id='source-{s.n}'><i>{escape(s.title)}</i>{publisher} ({escape(s.locator)}); "
+    return (f"<li id='source-{s.n}'><i>{escape(s.title)}</i>{publisher} ({escape(s.place)}); "
             f"file <code>{escape(s.path.split('/')[-1])}</code>{quoted}</li>")
 
 

@@ -16,7 +16,7 @@ def to_text(answer: Answer) -> str:
     """The answer, then each numbered source with its title, locator and the quoted passage."""
     out = [answer.text, "", "Closest sources:" if answer.refused else "Sources:"]
     for s in answer.sources:
-        out.append(f"[{s.n}] {s.title} ({s.locator})")
+        out.append(f"[{s.n}] {s.title} ({s.place})")
         out.append(textwrap.indent(textwrap.fill(f'"{_excerpt(s)}"', 100), "    "))
     return "\n".join(out)
 
@@ -27,7 +27,7 @@ def to_markdown(answer: Answer) -> str:
     lines = [answer.text, "", heading]
     for s in answer.sources:
         publisher = f", {s.publisher}" if s.publisher else ""
-        lines.append(f"{s.n}. *{s.title}*{publisher} ({s.locator}): \"{_excerpt(s)}\"")
+        lines.append(f"{s.n}. *{s.title}*{publisher} ({s.place}): \"{_excerpt(s)}\"")
     return "\n".join(lines)
 
 
