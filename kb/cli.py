@@ -102,26 +102,29 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
               help='A JSONL file, one {"id"?, "question", "history"?} per line; prints one JSON object per line.')
 @click.option("--retriever", type=click.Choice(["hybrid", "dense", "bm25"]), help="Which retriever (default hybrid).")
 @click.option("--local", is_flag=True, help="Answer in this process even when `hrtp chat` runs on this store.")
+@click.option("--doc", "docs", multiple=True, metavar="TITLE_OR_PATH",
+              help="Answer from this document only (repeatable): a title, a path, a file name or part of one; "
+              "`hrtp status` lists them.")
 @click.pass_context
 def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path | None, retriever: str | None,
-        local: bool) -> None:
+        local: bool, docs: tuple[str, ...]) -> None:
     """Answer a question from the materials, with numbered, verified citations. When `hrtp chat` runs on the
     same store with the same settings, it answers (its models are loaded already); the answer is the same.
 
-    Example: hrtp ask "What are WED's four key principles?"
+    Example: hrtp ask "What are WED's four key principles?" --doc "Championing High Road Partnerships"
     """
     if bool(question) == bool(questions):
         raise click.UsageError("give either a QUESTION or --questions FILE")
     if question and not local:
         from kb.resident import forward
 
-        forwarded = forward(ctx.obj, question, retriever=retriever)
-        if forwarded:
+        forwarded = forward(ctx.obj, question, retriever=retriever, docs=list(docs))
+        if forwarded and (not docs or "docs" in forwarded["answer"]):  # a chat that knows the filter
             click.echo(json.dumps(forwarded["answer"]) if as_json else forwarded["text"])
             return
     kb = _kb(ctx, long_running=questions is not None)
     if question:
-        answer = kb.ask(question, mode=retriever)
+        answer = kb.ask(question, mode=retriever, docs=list(docs))
         click.echo(json.dumps(answer.to_json()) if as_json else to_text(answer))
         return
     failed = 0
@@ -133,7 +136,8 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path
                 item = json.loads(line)
                 if not isinstance(item, dict) or not isinstance(item.get("question"), str):
                     raise ValueError('each line needs a "question" string')
-                answer = kb.ask(item["question"], item.get("history") or [], mode=retriever, id=item.get("id"))
+                answer = kb.ask(item["question"], item.get("history") or [], mode=retriever, id=item.get("id"),
+                                docs=list(docs))
                 click.echo(json.dumps(answer.to_json()))
             except ValueError as exc:
                 failed += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import queue
 import threading
 import time
@@ -17,7 +18,7 @@ import numpy as np
 
 from kb.claims import REFUSAL
 from kb.embedding import Embedder, get_embedder, model_name
-from kb.errors import ConfigError, EmptyStoreError
+from kb.errors import ConfigError, DocumentNotFoundError, EmptyStoreError
 from kb.lexical import BM25Index
 from kb.question import QuestionInfo, analyse, is_follow_up, last_turn, list_items, ordinal_of
 from kb.readers import Reader
@@ -101,20 +102,37 @@ class KnowledgeBase:
 
     # asking -------------------------------------------------------------------------------------------
     def ask(self, question: str, history: list[dict] | None = None, *, mode: str | None = None,
-            id: str | None = None, reader: Reader | None = None, on_text=None) -> Answer:
+            id: str | None = None, reader: Reader | None = None, on_text=None, docs: list[str] | None = None) -> Answer:
         """Answer `question` from the store. `reader` overrides the configured one (evals compare them);
-        `on_text` receives a language model's text as it is written (the chat streams it)."""
-        found = self._retrieve(question, history, mode, id)
+        `on_text` receives a language model's text as it is written (the chat streams it); `docs`, titles or
+        paths (see `resolve_docs`), limits the answer to those documents."""
+        found = self._retrieve(question, history, mode, id, docs)
         if isinstance(found, Answer):
             return found
         return self._answer(found, reader or self.reader, history, on_text, id)
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[tuple[str, object]]:
+    def resolve_docs(self, names: list[str]) -> list[str]:
+        """The stored paths of the documents named by `names`, each a path (as ingested, or relative to here),
+        a title, a file name or a part of a title or path (every document it matches). Raises
+        `DocumentNotFoundError` naming every name that matches nothing."""
+        records = self.store.file_records()
+        found: list[str] = []
+        missing = []
+        for name in names:
+            paths = _match_doc(name, records)
+            missing += [name] if not paths else []
+            found += [p for p in paths if p not in found]
+        if missing:
+            raise DocumentNotFoundError(missing)
+        return found
+
+    def stream(self, question: str, history: list[dict] | None = None,
+               docs: list[str] | None = None) -> Iterator[tuple[str, object]]:
         """Answer as events for a face that shows progress: ("quick", Answer) the quoted answer, at once, when
         the configured reader is a model; ("text", str) the model's words as it writes them; ("final", Answer)
         the verified answer. Both readers read the same retrieved passages; the model runs in a worker
         thread; events arrive in order."""
-        found = self._retrieve(question, history, None)
+        found = self._retrieve(question, history, None, docs=docs)
         if isinstance(found, Answer) or self.reader is self.extractive:
             yield "final", found if isinstance(found, Answer) else self._answer(found, self.reader, history)
             return
@@ -137,9 +155,10 @@ class KnowledgeBase:
                 return
 
     def _retrieve(self, question: str, history: list[dict] | None, mode: str | None,
-                  id: str | None = None) -> "_Found | Answer":
+                  id: str | None = None, docs: list[str] | None = None) -> "_Found | Answer":
         """The question understood and its passages ranked; an `Answer` when there is nothing to ask."""
         t0 = time.perf_counter()
+        sources = self.resolve_docs(docs) if docs else None
         question = (question or "").strip()
         if not question:
             return Answer(question, "Please type a question about the HRTP materials.", True, id=id)
@@ -150,8 +169,8 @@ class KnowledgeBase:
         t = time.perf_counter()
         qvec = self.embedder.embed_query(q.retrieval_query)
         embed_ms = (time.perf_counter() - t) * 1000
-        passages, timings = self.retriever.search(q.retrieval_query, mode=mode, qvec=qvec)
-        return _Found(question, q, qvec, passages, {"embed": embed_ms, **timings}, t0)
+        passages, timings = self.retriever.search(q.retrieval_query, mode=mode, qvec=qvec, sources=sources)
+        return _Found(question, q, qvec, passages, {"embed": embed_ms, **timings}, t0, sources or [])
 
     def _answer(self, found: "_Found", reader: Reader, history: list[dict] | None, on_text=None,
                 id: str | None = None) -> Answer:
@@ -164,7 +183,7 @@ class KnowledgeBase:
         for d in draft.dropped:
             log.info("dropped %r: %s", d.text[:80], d.reason)
         return Answer(found.question, draft.text, draft.refused, draft.sources, timings, found.q.retrieval_query, id,
-                      draft.reader, draft.dropped, draft.reason, draft.signals)
+                      draft.reader, draft.dropped, draft.reason, draft.signals, found.docs)
 
     def _read(self, reader: Reader, q, qvec, passages, history, on_text):
         from kb.llm import LLMError
@@ -273,4 +292,24 @@ class _Found:
     passages: list[Passage]
     timings: dict[str, float]
     t0: float
+    docs: list[str]  # the document filter's stored paths; empty: all documents
+
+
+def _match_doc(name: str, records: dict[str, FileRecord]) -> list[str]:
+    """The stored paths `name` names: exactly (path, absolute path, title, file name), else by containment."""
+    name = name.strip()
+    if not name:
+        return []
+    if name in records:
+        return [name]
+    absolute = os.path.abspath(os.path.expanduser(name))
+    if absolute in records:
+        return [absolute]
+    low = name.lower()
+    for exact in (lambda r: r.title.lower() == low, lambda r: os.path.basename(r.path).lower() == low,
+                  lambda r: low in r.title.lower() or low in r.path.lower()):
+        paths = sorted(p for p, r in records.items() if exact(r))
+        if paths:
+            return paths
+    return []
 

@@ -5,6 +5,7 @@
     ├── StoreError               the index cannot be opened or written (Chroma down, disk, locked)
     │   └── IngestLockedError    another `hrtp ingest` holds the store's lock
     ├── EmptyStoreError          asking before anything was ingested
+    ├── DocumentNotFoundError    a document filter names no ingested document
     └── LoadError                one file cannot be read; ingest records it and goes on with the others
 """
 
@@ -31,6 +32,14 @@ class EmptyStoreError(KBError):
             f"The knowledge base at {store} is empty. Run `hrtp ingest` (bundled corpus) or "
             "`hrtp ingest PATH` first."
         )
+
+
+class DocumentNotFoundError(KBError):
+    def __init__(self, names: list[str]) -> None:
+        said = ", ".join(repr(n) for n in names)
+        super().__init__(f"No ingested document has the title or path {said}; `hrtp status` lists the "
+                         "documents' titles.")
+        self.names = names
 
 
 class LoadError(KBError):

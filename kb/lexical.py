@@ -16,6 +16,8 @@ from collections import Counter
 from pathlib import Path
 from dataclasses import dataclass
 
+import numpy as np
+
 from kb.store import Store
 from kb.text import stemmer, stems
 
@@ -77,14 +79,19 @@ class BM25Index:
         self.ensure_current()
         return TermStats(self._df, len(self._ids))
 
-    def search(self, query: str, k: int, generation: str | None = None) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int, generation: str | None = None,
+               only: set[str] | None = None) -> list[tuple[str, float]]:
+        """The k best chunks for `query`; with `only`, among those chunk ids alone (a document filter)."""
         self.ensure_current(generation)
-        if self._bm25 is None or not self._ids:
+        if self._bm25 is None or not self._ids or only == set():
             return []
         tokens = _tokenize([query])
         if not tokens.vocab:
             return []
-        docs, scores = self._bm25.retrieve(tokens, k=min(k, len(self._ids)), show_progress=False)
+        mask = None
+        if only is not None:  # scored among the chosen chunks, not filtered after a top-k over all of them
+            mask = np.fromiter((i in only for i in self._ids), dtype=np.float32, count=len(self._ids))
+        docs, scores = self._bm25.retrieve(tokens, k=min(k, len(self._ids)), show_progress=False, weight_mask=mask)
         return [(self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
     # persistence --------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ def _excerpt(s: Source, limit: int = 300) -> str:
 def to_text(answer: Answer) -> str:
     """The answer, then each numbered source with its title, locator and the quoted passage."""
     out = [answer.text, "", "Closest sources:" if answer.refused else "Sources:"]
+    if answer.docs:  # a document filter: say where the answer was looked for
+        out.insert(1, "(searched only: " + "; ".join(p.rsplit("/", 1)[-1] for p in answer.docs) + ")")
     for s in answer.sources:
         out.append(f"[{s.n}] {s.title} ({s.place})")
         out.append(textwrap.indent(textwrap.fill(f'"{_excerpt(s)}"', 100), "    "))

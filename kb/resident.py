@@ -77,6 +77,9 @@ class Resident:
         question = request.get("question")
         if not isinstance(question, str):
             return 400, {"error": 'a "question" string is required'}
+        docs = request.get("docs") or []
+        if not isinstance(docs, list) or not all(isinstance(d, str) for d in docs):
+            return 400, {"error": '"docs" must be a list of titles or paths'}
         name = request.get("reader") or self.kb.settings.reader
         if name == self.kb.settings.reader:
             reader = self.kb.reader
@@ -85,7 +88,7 @@ class Resident:
         else:
             return 409, {"error": f"this chat does not run the {name} reader"}
         try:
-            answer = self.kb.ask(question, mode=request.get("retriever"), reader=reader)
+            answer = self.kb.ask(question, mode=request.get("retriever"), reader=reader, docs=docs or None)
         except (KBError, ValueError) as exc:
             return 422, {"error": str(exc)}
         return 200, {"answer": answer.to_json(), "text": to_text(answer)}
@@ -169,7 +172,7 @@ def running(settings: Settings) -> dict | None:
 
 
 def forward(settings: Settings, question: str, reader: str | None = None, retriever: str | None = None,
-            timeout: float = 600) -> dict | None:
+            timeout: float = 600, docs: list[str] | None = None) -> dict | None:
     """The running chat's answer, {"answer": Answer JSON, "text": the CLI's text}; None when no chat with these
     settings is running or it cannot answer (the caller then answers itself)."""
     record = running(settings)
@@ -180,7 +183,7 @@ def forward(settings: Settings, question: str, reader: str | None = None, retrie
         return None
     port, pid, token = record["port"], record["pid"], record["token"]
     body = json.dumps({"question": question, "reader": reader or settings.reader, "retriever": retriever,
-                       "fingerprint": record["fingerprint"]}).encode()
+                       "docs": docs or [], "fingerprint": record["fingerprint"]}).encode()
     request = urllib.request.Request(f"http://127.0.0.1:{port}/ask", data=body, method="POST", headers={
         "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
     try:

@@ -31,8 +31,9 @@ class Retriever:
         self.bm25 = bm25
 
     def search(self, query: str, k: int | None = None, mode: str | None = None,
-               qvec: np.ndarray | None = None) -> tuple[list[Passage], dict[str, float]]:
-        """Top-k passages for `query` and the milliseconds each stage took (pass `qvec` if already embedded)."""
+               qvec: np.ndarray | None = None, sources: list[str] | None = None) -> tuple[list[Passage], dict[str, float]]:
+        """Top-k passages for `query` and the milliseconds each stage took (pass `qvec` if already embedded);
+        `sources`, stored document paths (KnowledgeBase.resolve_docs), limits both retrievers to those documents."""
         k = k or self.settings.top_k
         mode = mode or self.settings.retriever
         if mode not in MODES:
@@ -49,12 +50,13 @@ class Retriever:
         dense: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            dense = self.store.query(qvec, n)
+            dense = self.store.query(qvec, n, paths=sources)
             timings["dense"] = _ms(t)
         lexical: list[tuple[str, float]] = []
         if mode in ("hybrid", "bm25"):
             t = time.perf_counter()
-            lexical = self.bm25.search(query, n, generation)
+            only = self.store.ids_of(sources) if sources is not None else None
+            lexical = self.bm25.search(query, n, generation, only=only)
             timings["bm25"] = _ms(t)
 
         t = time.perf_counter()

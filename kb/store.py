@@ -136,19 +136,28 @@ class Store:
             self.chunks.update(ids=got["ids"], metadatas=[m | {"title": title} for m in got["metadatas"]])
         return len(got["ids"])
 
+    def ids_of(self, paths: list[str]) -> set[str]:
+        """The ids of every chunk of the documents at `paths`."""
+        if not paths:
+            return set()
+        return set(self.chunks.get(where={"path": {"$in": list(paths)}}, include=[])["ids"])
+
     def get_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
         got = self.chunks.get(ids=ids, include=["embeddings"])
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+    def query(self, vector: np.ndarray, k: int, paths: list[str] | None = None) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity (1 - Chroma's cosine distance), in the index as of the last
-        `generation()` call (the retriever makes one per search: another process's changes come first)."""
+        `generation()` call (the retriever makes one per search: another process's changes come first);
+        with `paths`, only chunks of those documents."""
         n = min(k, self.count())
-        if n == 0:
+        if n == 0 or paths == []:
             return []
-        res = self.chunks.query(query_embeddings=[vector], n_results=n, include=["documents", "metadatas", "distances"])
+        where = {"path": {"$in": list(paths)}} if paths is not None else None
+        res = self.chunks.query(query_embeddings=[vector], n_results=n, where=where,
+                                include=["documents", "metadatas", "distances"])
         return [
             (Chunk.from_record(i, d, m), 1.0 - float(dist))
             for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])

@@ -148,6 +148,7 @@ class Answer:
     dropped: list[Any] = field(default_factory=list)  # kb.verify.Dropped: sentences verification removed
     reason: str = ""  # why it refused, for a person checking the answer
     signals: dict[str, float] = field(default_factory=dict)  # answerability evidence (kb/readers/llm.py)
+    docs: list[str] = field(default_factory=list)  # the document filter (stored paths); empty: all documents
 
     @property
     def latency_ms(self) -> float:
@@ -166,7 +167,8 @@ class Answer:
             "reader": self.reader,
             "dropped": [d.to_json() for d in self.dropped],
         } | ({"refusal_reason": self.reason} if self.refused and self.reason else {}) | \
-            ({"signals": {k: round(v, 4) for k, v in self.signals.items()}} if self.signals else {})
+            ({"signals": {k: round(v, 4) for k, v in self.signals.items()}} if self.signals else {}) | \
+            ({"docs": list(self.docs)} if self.docs else {})
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Answer":

@@ -81,6 +81,19 @@ def test_ask_is_answered_by_the_running_chat_with_the_same_answer(chat):
     assert "Intermediary organizations convene" in text.stdout and "Sources:\n[1]" in text.stdout
 
 
+def test_the_running_chat_answers_within_the_documents_asked_for(chat):
+    store, proc = chat
+    wed = "Championing High Road Partnerships (WED)"
+    handed, log = ask(store, "What are the key principles?", "--doc", wed)
+    assert f"{HANDED_OVER} {proc.pid}" in log
+    alone, _ = ask(store, "--local", "What are the key principles?", "--doc", wed)
+    assert same_answer(handed, alone) and len(handed["docs"]) == 1
+    assert handed["citations"] and {c["title"] for c in handed["citations"]} == {wed}
+    missing = subprocess.run([HRTP, "--store", str(store), "ask", QUESTION, "--doc", "no such memo"],
+                             capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "'no such memo'" in missing.stderr and "Traceback" not in missing.stderr
+
+
 def status(store: Path) -> str:
     return subprocess.run([HRTP, "--store", str(store), "status"], capture_output=True, text=True, timeout=300).stdout
 
