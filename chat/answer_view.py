@@ -31,16 +31,22 @@ def cite_links(text: str, turn: int) -> str:
     return _CITE.sub(lambda m: f"[\\[{m.group(1)}\\]](#cite-{turn}-{m.group(1)})", text)
 
 
-def final(answer: Answer, turn: int, upto: int | None = None) -> str:
+def final(answer: Answer, turn: int, upto: int | None = None, titles: dict[str, str] | None = None) -> str:
     """The checked answer, escaped (a document's HTML shows as text), `[n]` linked. A refusal says so plainly;
     sentences verification removed are counted, so nobody wonders where words went. `upto`: only the answer's
-    first `upto` characters (streaming a finished answer claim by claim: each step a prefix of the last)."""
+    first `upto` characters (streaming a finished answer claim by claim: each step a prefix of the last).
+    An answer asked within chosen documents names them (`titles`: path -> title)."""
     text = cite_links(escape(answer.text[:upto] if upto else answer.text, quote=False), turn)
     if answer.refused and answer.sources:
         text = f"**Not in the materials.** {text.replace('listed below', 'in the sources panel')}"
-    if answer.dropped and upto is None:
+    if upto is not None:
+        return text
+    if answer.dropped:
         n = len(answer.dropped)
         text += f"\n\n_{n} sentence{'s' if n > 1 else ''} removed: not supported by the sources._"
+    if answer.docs:
+        names = [(titles or {}).get(p) or p.rsplit("/", 1)[-1] for p in answer.docs]
+        text += "\n\n_Searched only: " + "; ".join(f"“{escape(n, quote=False)}”" for n in names) + "._"
     return text
 
 

@@ -114,11 +114,16 @@ class ChatApp:
         except KBError as exc:  # e.g. an empty store: say what to do, in the chat
             return Answer(message, str(exc), True)
 
-    def respond(self, message: str, chat: list[dict], turns: list[Answer], conv: int | None = None):
+    def titles(self) -> dict[str, str]:
+        return {r.path: r.title for r in self.kb.store.file_records().values()}
+
+    def respond(self, message: str, chat: list[dict], turns: list[Answer], conv: int | None = None,
+                docs: list[str] | None = None):
         """Generator of (chat, turns, sources panel, question box, conversation id, conversation list,
         Markdown export, JSON export). Only checked text reaches the answer area (chat/answer_view.py):
         with the model reader, the quoted answer in a labelled block while the model reads, then the checked
-        answer; with the quoting reader, the checked answer claim by claim. The answer is kept (SQLite)."""
+        answer; with the quoting reader, the checked answer claim by claim. The answer is kept (SQLite).
+        `docs`: stored paths to ask within (the document filter); none: the whole library."""
         message = (message or "").strip()
         skip = (gr.skip(),) * 4
         if not message:
@@ -128,7 +133,7 @@ class ChatApp:
         yield (chat + [{"role": "assistant", "content": answer_view.pending(None)}], turns,
                sources.panel(None, pending=True), "", *skip)
         try:
-            for kind, value in self.kb.stream(message, self._history(turns)):
+            for kind, value in self.kb.stream(message, self._history(turns), docs=docs or None):
                 if kind == "quick":
                     yield (chat + [{"role": "assistant", "content": answer_view.pending(value)}], turns,
                            sources.panel(value, pending=True), "", *skip)
@@ -143,7 +148,7 @@ class ChatApp:
         for end in answer_view.claim_ends(answer) if answer.reader == "extractive" else []:
             yield chat + [{"role": "assistant", "content": answer_view.final(answer, t, end)}], turns, gr.skip(), "", *skip
             time.sleep(0.02)
-        yield (chat + [{"role": "assistant", "content": answer_view.final(answer, t)}], turns,
+        yield (chat + [{"role": "assistant", "content": answer_view.final(answer, t, titles=self.titles())}], turns,
                sources.panel(answer, t), "", conv, self.conversation_list(conv), *self.export_buttons(conv))
 
     def api_chat(self, message: str) -> str:
@@ -188,10 +193,10 @@ class ChatApp:
         return gr.update(value=md, interactive=True), gr.update(value=js, interactive=True)
 
     def messages(self, turns: list[Answer]) -> list[dict]:
-        chat = []
+        chat, titles = [], self.titles()
         for t, a in enumerate(turns):
             chat += [{"role": "user", "content": escape(a.question[:2000])},
-                     {"role": "assistant", "content": answer_view.final(a, t)}]
+                     {"role": "assistant", "content": answer_view.final(a, t, titles=titles)}]
         return chat
 
     def reopen(self, conv: int | None):
@@ -217,7 +222,7 @@ def build_ui(kb: KnowledgeBase) -> gr.Blocks:
         turns, conv = gr.State([]), gr.State(None)
         gr.Markdown("## HRTP knowledge base\nAnswers quote the High Road Training Partnership materials; "
                     "every sentence cites a numbered source. If the materials don't say, it tells you.")
-        with gr.Tab("Ask"):
+        with gr.Tab("Ask") as ask_tab:
             with gr.Row():
                 with gr.Column(scale=1, min_width=200):
                     new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
@@ -232,6 +237,8 @@ def build_ui(kb: KnowledgeBase) -> gr.Blocks:
                         box = gr.Textbox(placeholder="Ask about HRTPs, e.g. Who convenes a partnership?",
                                          show_label=False, scale=5, elem_id="question", max_length=4000)
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    within = gr.Dropdown(lib.choices(), value=[], multiselect=True, elem_id="doc-filter",
+                                         label="Ask within documents (none chosen: the whole library)")
                     starters: list[gr.Button] = []
                     for group, questions in STARTERS.items():
                         gr.Markdown(f"**{group}:**")
@@ -252,7 +259,7 @@ def build_ui(kb: KnowledgeBase) -> gr.Blocks:
         conv_out = [chat, turns, panel, conv, convs, export_md, export_js, view]
         ask_out = [chat, turns, panel, box, conv, convs, export_md, export_js]
         for trigger, source in [(box.submit, box), (send.click, box)] + [(b.click, b) for b in starters]:
-            trigger(app.respond, [source, chat, turns, conv], ask_out, api_visibility="private")
+            trigger(app.respond, [source, chat, turns, conv, within], ask_out, api_visibility="private")
         chat.like(app.vote, [turns, comment], [status, comment], api_visibility="private")
         chat.select(app.show_sources, [turns], [panel], api_visibility="private")
         go.click(app.act, [action, turns], [panel, view], api_visibility="private").then(
@@ -261,7 +268,10 @@ def build_ui(kb: KnowledgeBase) -> gr.Blocks:
         new.click(app.new, None, conv_out, api_visibility="private")
         delete.click(app.delete, [conv], conv_out, api_visibility="private")
         ui.load(None, js=JS, api_visibility="private")
-        ui.load(app.conversation_list, None, [convs], api_visibility="private")
+        ui.load(lambda: (app.conversation_list(), gr.update(choices=lib.choices())), None, [convs, within],
+                api_visibility="private")
+        ask_tab.select(lambda chosen: gr.update(choices=lib.choices(), value=[p for p in chosen or [] if lib.title_of(p)]),
+                       [within], [within], api_visibility="private")  # the library may have changed
         gr.api(app.api_chat, api_name="chat")
     return ui
 

@@ -178,7 +178,7 @@ class Answer:
         return cls(d["question"], d["answer"], bool(d["refused"]), [Source.from_json(c) for c in d.get("citations", [])],
                    dict(d.get("timings_ms", {})), d.get("retrieval_query", ""), d.get("id"), d.get("reader", ""),
                    [Dropped(x["text"], x["reason"]) for x in d.get("dropped", [])], d.get("refusal_reason", ""),
-                   dict(d.get("signals", {})))
+                   dict(d.get("signals", {})), list(d.get("docs", [])))
 
 
 @dataclass

@@ -51,6 +51,17 @@ def test_a_refusal_is_shown_as_such_with_closest_sources(corpus_kb):
     assert "Closest passages" in panel and "class='source'" in panel
 
 
+def test_asking_within_chosen_documents_cites_only_them_and_says_so(corpus_kb):
+    app = ChatApp(corpus_kb)
+    wed = next(r.path for r in corpus_kb.documents() if r.title == "Championing High Road Partnerships (WED)")
+    *_, last = app.respond("Who convenes a partnership?", [], [], None, [wed])
+    answer = last[1][-1]
+    assert answer.docs == [wed] and {s.path for s in answer.sources} == {wed}
+    assert "_Searched only: “Championing High Road Partnerships (WED)”._" in last[0][-1]["content"]
+    *_, last = app.respond("Who convenes a partnership?", [], [], None, [])
+    assert "Searched only" not in last[0][-1]["content"]
+
+
 def test_follow_up_uses_the_conversation(corpus_kb):
     app = ChatApp(corpus_kb)
     _, _, turns, _ = run_chat(app, "What are WED's four key principles?")

@@ -195,6 +195,19 @@ def test_open_shows_a_text_document_scrolled_to_the_highlighted_passage(app):
     page.screenshot(path=str(SHOTS / "chat-text-open.png"), full_page=True)
 
 
+def test_asking_within_a_chosen_document(app):
+    page, _ = app
+    page.locator("#doc-filter input").click()
+    page.get_by_role("option", name="Fresno Welding Pilot Report").click()
+    page.keyboard.press("Escape")
+    _, _, final = ask_and_record(page, "Who trained apprentices?")
+    assert "Searched only: “Fresno Welding Pilot Report”." in final
+    assert set(re.findall(r"\[\d+\] ([^·]+?) ·", page.locator("#sources").inner_text())) == {"Fresno Welding Pilot Report"}
+    page.screenshot(path=str(SHOTS / "chat-doc-filter.png"), full_page=True)
+    page.locator("#doc-filter .remove-all").click()  # back to the whole library
+    page.wait_for_function("!document.querySelector('#doc-filter').innerText.includes('Fresno')")
+
+
 def test_a_conversation_survives_a_reload_and_a_restart(app, store, embedder, browser):
     page, url = app
     page.get_by_role("button", name="New conversation").click()
