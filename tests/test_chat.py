@@ -191,6 +191,19 @@ def test_library_upload_ingests_reports_failures_removes_and_undoes(kb, tmp_path
     assert "Nothing to undo" in lib.undo()
 
 
+def test_an_undo_ends_after_ten_minutes_and_its_upload_is_then_deleted(kb, docs):
+    (docs / "fresno.txt").write_text("The Fresno welding pilot trained forty apprentices in 2023.")
+    lib = Library(kb)
+    lib.upload([str(docs / "fresno.txt")])
+    path = kb.settings.store_dir / "uploads" / "fresno.txt"
+    lib.remove(str(path))
+    kept = lib.trash.kept_file
+    assert kept.exists() and lib.can_undo()
+    lib.trash.at -= 601  # as if removed eleven minutes ago
+    assert not lib.can_undo() and "Nothing to undo" in lib.undo()
+    assert not kept.exists() and not path.exists() and lib.rows() == []
+
+
 def test_a_title_edited_in_the_library_is_what_sources_show(kb, docs):
     (docs / "fresno.txt").write_text("The Fresno welding pilot trained forty apprentices in 2023.")
     kb.ingest([docs], progress=False)
