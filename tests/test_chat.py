@@ -126,6 +126,22 @@ def test_document_html_is_escaped_in_the_chat():
     assert "<img" not in shown and "&lt;img" in shown
 
 
+def test_open_shows_a_transcript_at_its_timestamp_and_a_pdf_page_highlighted(kb, docs):
+    from builders import VTT
+    from chat import viewer
+
+    (docs / "session.vtt").write_text(VTT, encoding="utf-8")
+    make_pdf(docs / "pilot.pdf", ["Cover page.", "The Fresno pilot trained forty welders for union contractors."])
+    kb.ingest([docs], progress=False)
+    source = kb.ask("How many graduates did the Fresno welding cohort place?").sources[0]
+    shown = viewer.view(source, *kb.document(source.chunk_id))
+    assert "<p class='cited'><span class='ts'>01:10 (Ben Ortiz)</span>" in shown and "<mark>" in shown
+    source = kb.ask("How many welders did the Fresno pilot train?").sources[0]
+    assert source.place == "p. 2"
+    shown = viewer.view(source, *kb.document(source.chunk_id))
+    assert "<img alt='page 2 of" in shown and "data-highlights='0'" not in shown
+
+
 # uploads ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("raw,safe", [
     ("../../etc/passwd.txt", "passwd.txt"), ("..\\..\\win.ini.md", "win.ini.md"), (".hidden.txt", "hidden.txt"),
