@@ -24,6 +24,8 @@ class Saved:
     path: Path | None
     name: str
     error: str = ""
+    sha: str = ""  # of the content: the store's doc_sha
+    existed: bool = False  # the same content was already saved under this name
 
 
 def safe_name(name: str) -> str:
@@ -72,13 +74,13 @@ def save_upload(src: Path, original_name: str, uploads: Path, max_mb: int = MAX_
     n = 1
     while target.exists():
         if _sha(target) == digest:
-            return Saved(target, name)  # the same document again: nothing to overwrite
+            return Saved(target, name, sha=digest, existed=True)  # the same document again: nothing to overwrite
         n += 1
         target = uploads / f"{Path(name).stem}-{n}{ext}"
     if target.resolve().parent != uploads.resolve():  # belt and braces: safe_name already has no directory
         return Saved(None, name, "refused: the name points outside the upload folder")
     shutil.copyfile(src, target)
-    return Saved(target, target.name)
+    return Saved(target, target.name, sha=digest)
 
 
 def _sha(path: Path) -> str:

@@ -334,16 +334,40 @@ class Syncer:
             self.store.delete_doc(sha)
 
 
-def remove_document(store: Store, bm25: BM25Index, path: str) -> bool:
+@dataclass
+class Removed:
+    """What `remove_document` took out, so it can be put back (the chat's undo)."""
+
+    record: FileRecord
+    chunks: list[Chunk]  # empty when another name still holds the same content
+    vectors: np.ndarray | None
+
+
+def remove_document(store: Store, bm25: BM25Index, path: str) -> Removed | None:
     """Forget one ingested path (and its chunks when no other name holds the same content)."""
     registry = store.file_records()
     rec = registry.pop(path, None)
     if rec is None:
-        return False
+        return None
+    chunks, vectors = [], None
+    if not any(r.doc_sha == rec.doc_sha for r in registry.values()):
+        chunks = store.chunks_between(rec.doc_sha, -1, 1 << 62)
+        got = store.get_vectors([c.id for c in chunks])
+        vectors = np.stack([got[c.id] for c in chunks]) if chunks else None
     store.bump_generation()
     store.unregister(path)
-    if not any(r.doc_sha == rec.doc_sha for r in registry.values()):
+    if chunks:
         store.delete_doc(rec.doc_sha)
     store.bump_generation()
     bm25.rebuild()
-    return True
+    return Removed(rec, chunks, vectors)
+
+
+def restore_document(store: Store, bm25: BM25Index, removed: Removed) -> None:
+    """Put back what `remove_document` took out."""
+    store.bump_generation()
+    if removed.chunks:
+        store.add_chunks(removed.chunks, removed.vectors)
+    store.register(removed.record)
+    store.bump_generation()
+    bm25.rebuild()

@@ -97,7 +97,7 @@ def _near_md(n: Near) -> str:
 
 def _source_md(s: Source) -> str:
     publisher = f", {md(s.publisher)}" if s.publisher else ""
-    return f"*{md(s.title)}*{publisher} ({md(s.locator)}); file `{s.path.split('/')[-1].replace('`', '')}`"
+    return f"*{md(s.title)}*{publisher} ({md(s.place)}); file `{s.path.split('/')[-1].replace('`', '')}`"
 
 
 # HTML -------------------------------------------------------------------------------------------------------

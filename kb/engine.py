@@ -10,7 +10,7 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -223,16 +223,6 @@ class KnowledgeBase:
             return None
         return items[n - 1] if n > 0 else items[-1]
 
-    def context(self, chunk_id: str, chars: int = 1500) -> tuple[list[Chunk], Chunk | None, list[Chunk]]:
-        """The passages just before and after a chunk in its document, for reading a citation in context."""
-        (chunk,) = self.store.get_chunks([chunk_id]) or [None]
-        if chunk is None:
-            return [], None, []
-        near = self.store.chunks_between(chunk.doc_sha, chunk.start - chars, chunk.end + chars)
-        before = [c for c in near if c.end <= chunk.start]
-        after = [c for c in near if c.start >= chunk.end]
-        return before, chunk, after
-
     # ingesting ----------------------------------------------------------------------------------------
     def ingest(self, paths: list[Path], progress: bool | None = None) -> IngestReport:
         from ingest.sync import Syncer
@@ -242,9 +232,40 @@ class KnowledgeBase:
         return Syncer(self.settings, self.store, lambda: self.embedder, self.bm25).run(paths, progress)
 
     def remove(self, path: str) -> bool:
+        return self.take_out(path) is not None
+
+    def take_out(self, path: str):
+        """Remove one ingested file; returns what `put_back` needs to undo it (ingest.sync.Removed) or None."""
         from ingest.sync import remove_document
 
         return remove_document(self.store, self.bm25, path)
+
+    def put_back(self, removed) -> None:
+        from ingest.sync import restore_document
+
+        restore_document(self.store, self.bm25, removed)
+
+    def retitle(self, path: str, title: str) -> bool:
+        """Give an ingested file's document the title a person chose (every name holding that content)."""
+        records = self.store.file_records()
+        rec = records.get(path)
+        if rec is None:
+            return False
+        self.store.bump_generation()
+        self.store.set_title(rec.doc_sha, title)
+        for r in records.values():
+            if r.doc_sha == rec.doc_sha:
+                self.store.register(replace(r, title=title))
+        self.store.bump_generation()
+        self.bm25.rebuild()
+        return True
+
+    def document(self, chunk_id: str) -> tuple[Chunk | None, list[Chunk]]:
+        """A cited passage and all its document's passages in order, for opening a citation."""
+        (chunk,) = self.store.get_chunks([chunk_id]) or [None]
+        if chunk is None:
+            return None, []
+        return chunk, self.store.chunks_between(chunk.doc_sha, -1, 1 << 62)
 
     def documents(self) -> list[FileRecord]:
         return sorted(self.store.file_records().values(), key=lambda r: r.title.lower())

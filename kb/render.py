@@ -18,7 +18,7 @@ def to_text(answer: Answer) -> str:
     if answer.docs:  # a document filter: say where the answer was looked for
         out.insert(1, "(searched only: " + "; ".join(p.rsplit("/", 1)[-1] for p in answer.docs) + ")")
     for s in answer.sources:
-        out.append(f"[{s.n}] {s.title} ({s.locator})")
+        out.append(f"[{s.n}] {s.title} ({s.place})")
         out.append(textwrap.indent(textwrap.fill(f'"{_excerpt(s)}"', 100), "    "))
     return "\n".join(out)
 
@@ -29,7 +29,7 @@ def to_markdown(answer: Answer) -> str:
     lines = [answer.text, "", heading]
     for s in answer.sources:
         publisher = f", {s.publisher}" if s.publisher else ""
-        lines.append(f"{s.n}. *{s.title}*{publisher} ({s.locator}): \"{_excerpt(s)}\"")
+        lines.append(f"{s.n}. *{s.title}*{publisher} ({s.place}): \"{_excerpt(s)}\"")
     return "\n".join(lines)
 
 

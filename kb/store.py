@@ -129,6 +129,13 @@ class Store:
         found = [Chunk.from_record(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
         return sorted(found, key=lambda c: c.start)
 
+    def set_title(self, doc_sha: str, title: str) -> int:
+        """A document's title, as a person set it, on each of its chunks (sources show it, BM25 reads it)."""
+        got = self.chunks.get(where={"doc_sha": doc_sha}, include=["metadatas"])
+        if got["ids"]:
+            self.chunks.update(ids=got["ids"], metadatas=[m | {"title": title} for m in got["metadatas"]])
+        return len(got["ids"])
+
     def ids_of(self, paths: list[str]) -> set[str]:
         """The ids of every chunk of the documents at `paths`."""
         if not paths:

@@ -10,6 +10,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def place(locator: str, section: str = "", text: str = "") -> str:
+    """A locator for people ("p. 4", "§ Section", "01:10 (Ana Lopez)", or the passage's opening words), never
+    character offsets: `locator` keeps those for JSON and scripts."""
+    if locator.startswith("chars "):
+        if section:
+            return f"§ {section}"
+        words = text.split()[:6]
+        return f"“{' '.join(words)}…”" if words else "the whole document"
+    m = re.match(r"00:(\d\d:\d\d)(.*)", locator)  # a transcript under an hour reads 12:34
+    return m.group(1) + m.group(2) if m else locator
+
+
 @dataclass(frozen=True)
 class Chunk:
     """One indexed passage: an exact slice [start, end) of its document's cleaned text."""
@@ -43,6 +55,10 @@ class Chunk:
                 parts = parts[1:]  # the document's own title heading says again what the title says
             return "§ " + " > ".join(parts)
         return opening_words(self.text)
+
+    @property
+    def place(self) -> str:
+        return place(self.locator, self.section, self.text)
 
     def embed_text(self) -> str:
         """What the encoder sees: the section heading gives a short passage its context. (The document title,
@@ -111,6 +127,16 @@ class Source:
                    publisher=c.publisher, kind=c.kind, section=c.section, quotes=tuple(quotes), score=p.score,
                    url=c.url, start=c.start, end=c.end)
 
+    @property
+    def place(self) -> str:
+        return place(self.locator, self.section, self.text)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Source":
+        return cls(n=d["n"], chunk_id=d.get("chunk_id", ""), path=d.get("source", ""), title=d.get("title", ""),
+                   locator=d.get("locator", ""), text=d.get("text", ""), publisher=d.get("publisher", ""),
+                   section=d.get("section", ""), quotes=tuple(d.get("quotes", ())), url=d.get("url", ""))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "n": self.n,
@@ -161,6 +187,16 @@ class Answer:
         } | ({"refusal_reason": self.reason} if self.refused and self.reason else {}) | \
             ({"signals": {k: round(v, 4) for k, v in self.signals.items()}} if self.signals else {}) | \
             ({"docs": list(self.docs)} if self.docs else {})
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Answer":
+        """The inverse of `to_json` (a kept conversation is reopened from it)."""
+        from kb.verify import Dropped
+
+        return cls(d["question"], d["answer"], bool(d["refused"]), [Source.from_json(c) for c in d.get("citations", [])],
+                   dict(d.get("timings_ms", {})), d.get("retrieval_query", ""), d.get("id"), d.get("reader", ""),
+                   [Dropped(x["text"], x["reason"]) for x in d.get("dropped", [])], d.get("refusal_reason", ""),
+                   dict(d.get("signals", {})), list(d.get("docs", [])))
 
 
 @dataclass

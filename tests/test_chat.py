@@ -8,7 +8,10 @@ import pytest
 from gradio_client import Client
 
 from builders import make_pdf
-from chat.ui import ChatApp, display_text, launch
+from chat.answer_view import final
+from chat.conversations import Conversations
+from chat.library import Library
+from chat.ui import ChatApp, launch
 from chat.uploads import safe_name, save_upload
 from kb.settings import BUNDLED_CORPUS
 
@@ -26,7 +29,7 @@ class Like:  # the fields of gr.LikeData the handler reads
 
 def run_chat(app, question, turns=None):
     steps = list(app.respond(question, [], turns or []))
-    chat, turns, panel, box = steps[-1]
+    chat, turns, panel, box = steps[-1][:4]
     return steps, chat, turns, panel
 
 
@@ -35,15 +38,28 @@ def test_answers_stream_in_and_the_sources_panel_fills(corpus_kb):
     assert len(steps) > 2  # streamed, not one final message
     partial = steps[1][0][-1]["content"]
     assert partial and len(partial) < len(chat[-1]["content"])
-    assert "Worker Centered" in chat[-1]["content"] and "[1]" in chat[-1]["content"]
+    assert "Worker Centered" in chat[-1]["content"] and "[\\[1\\]]" in chat[-1]["content"]
     assert "Championing High Road Partnerships (WED)" in panel and "<mark>" in panel
-    assert "Show in context" in panel
+    assert "data-action='open|0|1'" in panel  # each card opens its document
+    assert "](#cite-0-1)" in chat[-1]["content"]  # [1] selects source 1 of this turn
+    assert "chars " not in panel  # locators for people
 
 
 def test_a_refusal_is_shown_as_such_with_closest_sources(corpus_kb):
     _, chat, turns, panel = run_chat(ChatApp(corpus_kb), "What is the deadline to apply for an HRTP grant?")
     assert chat[-1]["content"].startswith("**Not in the materials.**")
     assert "Closest passages" in panel and "class='source'" in panel
+
+
+def test_asking_within_chosen_documents_cites_only_them_and_says_so(corpus_kb):
+    app = ChatApp(corpus_kb)
+    wed = next(r.path for r in corpus_kb.documents() if r.title == "Championing High Road Partnerships (WED)")
+    *_, last = app.respond("Who convenes a partnership?", [], [], None, [wed])
+    answer = last[1][-1]
+    assert answer.docs == [wed] and {s.path for s in answer.sources} == {wed}
+    assert "_Searched only: “Championing High Road Partnerships (WED)”._" in last[0][-1]["content"]
+    *_, last = app.respond("Who convenes a partnership?", [], [], None, [])
+    assert "Searched only" not in last[0][-1]["content"]
 
 
 def test_follow_up_uses_the_conversation(corpus_kb):
@@ -78,22 +94,52 @@ def test_votes_and_comments_go_to_the_feedback_file(kb):
     assert "Intermediary organizations" in rows[0]["answer"] and rows[0]["time"]
 
 
-def test_export_writes_markdown_with_citations(corpus_kb):
+def test_a_conversation_is_kept_and_both_exports_come_from_its_record(corpus_kb, tmp_path):
     app = ChatApp(corpus_kb)
-    _, _, turns, _ = run_chat(app, "Who convenes a partnership?")
-    _, _, turns, _ = run_chat(app, "What is the capital of France?", turns)
-    text = Path(app.export(turns)).read_text()
-    assert "## Q: Who convenes a partnership?" in text
-    assert "1. *High Road Training Partnerships: Overview Brochure*" in text
-    assert "**Closest sources**" in text
-    assert app.export([]) is None
+    steps = list(app.respond("Who convenes a partnership?", [], [], None))
+    turns, conv = steps[-1][1], steps[-1][4]
+    steps = list(app.respond("What is the capital of France?", steps[-1][0], turns, conv))
+    assert steps[-1][4] == conv  # the same conversation
+    md, js = steps[-1][6]["value"], steps[-1][7]["value"]  # written already: the first click downloads
+    text = Path(md).read_text()
+    assert text.startswith("# Who convenes a partnership?") and "## Q: What is the capital of France?" in text
+    assert "1. *High Road Training Partnerships: Overview Brochure*" in text and "**Closest sources**" in text
+    record = json.loads(Path(js).read_text())
+    assert [t["question"] for t in record["turns"]] == ["Who convenes a partnership?", "What is the capital of France?"]
+    assert record["turns"][0]["citations"][0]["quotes"]
+    # another process on the same store reopens it, sources and all
+    again = Conversations(corpus_kb.settings.store_dir)
+    assert (conv, "Who convenes a partnership?") in [(i, t) for i, t, _ in again.list()]
+    reopened = again.turns(conv)
+    assert [a.to_json() for a in reopened] == record["turns"]
+    chat, turns2, panel = ChatApp(corpus_kb).reopen(conv)[:3]
+    assert len(chat) == 4 and "Intermediary organizations" in chat[1]["content"] and "Closest passages" in panel
+    assert "<mark>" in ChatApp(corpus_kb).act("cite|0|1|7", turns2)[0]  # the first answer's sources, quotes marked
+    app.delete(conv)
+    assert conv not in [i for i, _, _ in again.list()]
 
 
 def test_document_html_is_escaped_in_the_chat():
     from kb.types import Answer
 
-    shown = display_text(Answer("q", "<img src=x onerror=alert(1)> said so [1]", False))
+    shown = final(Answer("q", "<img src=x onerror=alert(1)> said so [1]", False), 0)
     assert "<img" not in shown and "&lt;img" in shown
+
+
+def test_open_shows_a_transcript_at_its_timestamp_and_a_pdf_page_highlighted(kb, docs):
+    from builders import VTT
+    from chat import viewer
+
+    (docs / "session.vtt").write_text(VTT, encoding="utf-8")
+    make_pdf(docs / "pilot.pdf", ["Cover page.", "The Fresno pilot trained forty welders for union contractors."])
+    kb.ingest([docs], progress=False)
+    source = kb.ask("How many graduates did the Fresno welding cohort place?").sources[0]
+    shown = viewer.view(source, *kb.document(source.chunk_id))
+    assert "<p class='cited'><span class='ts'>01:10 (Ben Ortiz)</span>" in shown and "<mark>" in shown
+    source = kb.ask("How many welders did the Fresno pilot train?").sources[0]
+    assert source.place == "p. 2"
+    shown = viewer.view(source, *kb.document(source.chunk_id))
+    assert "<img alt='page 2 of" in shown and "data-highlights='0'" not in shown
 
 
 # uploads ---------------------------------------------------------------------------------------------------
@@ -137,21 +183,51 @@ def test_an_upload_never_overwrites_another_document(tmp_path):
     assert first.path.read_text() == a.read_text()
 
 
-def test_library_upload_ingests_reports_failures_and_removes(kb, tmp_path):
+def test_library_upload_ingests_reports_failures_removes_and_undoes(kb, tmp_path):
     kb.ingest([BUNDLED_CORPUS], progress=False)
-    app = ChatApp(kb)
-    good = make_pdf(tmp_path / "pilot report.pdf", ["The Fresno welding pilot trained forty apprentices."])
+    lib = Library(kb)
+    good = make_pdf(tmp_path / "pilot report.pdf", ["The Fresno welding pilot trained forty apprentices."],
+                    title="Fresno Welding Pilot Report")
     bad = tmp_path / "broken.pdf"
     bad.write_bytes(good.read_bytes()[:200])
-    note, table, _ = app.upload([str(good), str(bad)])
-    assert "✅ **pilot report.pdf**" in note and "❌ **broken.pdf**" in note
-    assert len(table) == 4 and any(row[4].endswith("uploads/pilot report.pdf") for row in table)
+    note = lib.upload([str(good), str(bad)])
+    assert "✅ “Fresno Welding Pilot Report” (pilot report.pdf)" in note and "❌ **broken.pdf**" in note
+    rows = lib.rows()
+    assert len(rows) == 4 and ["Fresno Welding Pilot Report", "PDF", 1] == rows[1][:3]  # by title
     assert not (kb.settings.store_dir / "uploads" / "broken.pdf").exists()
-    assert "forty apprentices" in kb.ask("How many apprentices did the Fresno welding pilot train?").text
-    path = next(row[4] for row in table if row[4].endswith("pilot report.pdf"))
-    note, table, _ = app.remove(path)
-    assert "Removed" in note and len(table) == 3 and not Path(path).exists()
-    assert kb.ask("How many apprentices did the Fresno welding pilot train?").refused
+    assert "already in the library, as “Fresno Welding Pilot Report”" in lib.upload([str(good)])
+    question = "How many apprentices did the Fresno welding pilot train?"
+    assert "forty apprentices" in kb.ask(question).text
+    path = str(kb.settings.store_dir / "uploads" / "pilot report.pdf")
+    assert lib.confirm_text(path).startswith("Remove “Fresno Welding Pilot Report” (file pilot report.pdf)")
+    assert "Removed" in lib.remove(path) and len(lib.rows()) == 3 and not Path(path).exists()
+    assert kb.ask(question).refused
+    assert "is back in the library" in lib.undo()
+    assert Path(path).exists() and len(lib.rows()) == 4 and "forty apprentices" in kb.ask(question).text
+    assert "Nothing to undo" in lib.undo()
+
+
+def test_an_undo_ends_after_ten_minutes_and_its_upload_is_then_deleted(kb, docs):
+    (docs / "fresno.txt").write_text("The Fresno welding pilot trained forty apprentices in 2023.")
+    lib = Library(kb)
+    lib.upload([str(docs / "fresno.txt")])
+    path = kb.settings.store_dir / "uploads" / "fresno.txt"
+    lib.remove(str(path))
+    kept = lib.trash.kept_file
+    assert kept.exists() and lib.can_undo()
+    lib.trash.at -= 601  # as if removed eleven minutes ago
+    assert not lib.can_undo() and "Nothing to undo" in lib.undo()
+    assert not kept.exists() and not path.exists() and lib.rows() == []
+
+
+def test_a_title_edited_in_the_library_is_what_sources_show(kb, docs):
+    (docs / "fresno.txt").write_text("The Fresno welding pilot trained forty apprentices in 2023.")
+    kb.ingest([docs], progress=False)
+    lib = Library(kb)
+    assert "Renamed" in lib.retitle(str(docs / "fresno.txt"), "  Fresno pilot,   final report ")
+    answer = kb.ask("How many apprentices did the Fresno welding pilot train?")
+    assert answer.sources[0].title == "Fresno pilot, final report"
+    assert lib.choices() == [("Fresno pilot, final report", str(docs / "fresno.txt"))]
 
 
 # the served app ---------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from builders import HTML, SRT, VTT, make_pdf
 from ingest.chunk import chunk_text
 from ingest.clean import clean
 from ingest.load import load
+from kb.render import to_text
+from kb.types import place
 
 
 def chunks_of(kb, name):
@@ -36,6 +38,8 @@ def test_vtt_cues_merge_into_turns_with_timestamp_and_speaker(kb, docs):
     assert not answer.refused
     assert "thirty graduates" in answer.text
     assert answer.sources[0].locator == "00:01:10 (Ben Ortiz)"
+    assert answer.sources[0].place == "01:10 (Ben Ortiz)"  # what people read (chat, CLI text)
+    assert "(01:10 (Ben Ortiz))" in to_text(answer) and "00:01:10" not in to_text(answer)
 
 
 def test_utf16_srt_transcript_is_read(kb, docs):
@@ -45,6 +49,13 @@ def test_utf16_srt_transcript_is_read(kb, docs):
     answer = kb.ask("Where does the bus mechanics program train apprentices?")
     assert "Oakland yard" in answer.text
     assert answer.sources[0].locator == "00:03:07 (Joe Park)"
+
+
+def test_people_read_locators_never_character_offsets():
+    assert place("chars 1830-2276", "Program Goals", "x") == "§ Program Goals"
+    assert place("chars 0-90", "", "The hotel housekeeping partnership created a ladder to supervisor.") == \
+        "“The hotel housekeeping partnership created a…”"
+    assert place("01:02:03 (Ana)") == "01:02:03 (Ana)" and place("p. 4") == "p. 4"
 
 
 def test_latin1_text_is_decoded_not_mangled(kb, docs):

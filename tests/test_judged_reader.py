@@ -7,7 +7,7 @@ from kb.engine import KnowledgeBase
 from kb.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, JudgeModel
 from kb.readers.judged import JudgedReader
 from tests.builders import LISTING
-from tests.fakes import ScriptedLLM
+from tests.fakes import KeyedLLM
 
 BAKERY = """# Riverside Bakers Partnership
 
@@ -26,7 +26,7 @@ def welding_kb(kb: KnowledgeBase, docs) -> KnowledgeBase:
 
 
 def ask(kb: KnowledgeBase, question: str, script: dict, model: JudgeModel | None = None):
-    reader = kb.reader_with("judged", ScriptedLLM(script))
+    reader = kb.reader_with("judged", KeyedLLM(script))
     assert isinstance(reader, JudgedReader)
     if model is not None:
         reader.model = model
