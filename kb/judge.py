@@ -43,6 +43,7 @@ class Candidate:
     item: bool = False
     cont: bool = False
     reason: str = ""  # the verifier's objection at that passage; "" when every check passes
+    invents: str = ""  # a figure, name or address its passage lacks, or a sentence cut off: never shown
     unit: Unit | None = None  # the passage's sentence that backs it best (highlighted in the source)
     of: int = -1  # a repair: the index of the model sentence it stands in for
     p: float = 0.0

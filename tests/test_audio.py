@@ -177,14 +177,15 @@ def test_a_recording_source_card_plays_it_from_the_cited_time():
 
 
 def test_the_chat_upload_takes_a_recording_and_names_what_is_wrong_with_a_bad_one(wav_store, kb, tmp_path):
-    from chat.ui import ChatApp
+    from chat.library import Library
 
     store, wav, _ = wav_store
     shutil.copytree(store / "transcripts", kb.settings.store_dir / "transcripts")  # transcribed before: no Whisper
     fake = tmp_path / "minutes.mp3"
     fake.write_text("Minutes of the March partnership meeting.\n" * 10)
-    note, table, _ = ChatApp(kb).upload([str(wav), str(fake)])
-    assert "✅ **riverbend webinar.wav** is in the library" in note
+    library = Library(kb)
+    note, table = library.upload([str(wav), str(fake)]), library.rows()
+    assert "✅ “riverbend webinar” (riverbend webinar.wav) was added to the library" in note
     assert "❌ **minutes.mp3**: a text file, not a .mp3 recording" in note
     assert [row[1] for row in table] == ["recording"]
     assert not (kb.settings.store_dir / "uploads" / "minutes.mp3").exists()

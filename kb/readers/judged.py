@@ -6,7 +6,9 @@
    whose passage holds a sentence saying the same thing (cosine >= `REPAIR_SIMILARITY`) gets that quote as an
    alternative; a list the model cut short gets its missing items as quotes (kb/readers/lists.py).
 3. Each candidate gets P(supported and answers); the answer as a whole gets P(the materials answer). Below the
-   answer cut-off: a refusal with the closest passages. Otherwise the model's sentences that pass (or their
+   answer cut-off: a refusal with the closest passages. One check stays a veto: a model sentence whose
+   figure, name or address is not in the passage it is cited to (or that stops before its answer) is never
+   shown, whatever its probability. Otherwise the model's sentences that pass (or their
    repairs), and the quotes as the judgement's policy says (`JudgeModel.quotes`).
 Every sentence shown is either a verbatim quote or a model sentence that passed the judgement; dropped sentences
 are reported with the verifier's reason or their probability.
@@ -141,8 +143,10 @@ class JudgedReader:
             "quote": float(source != "model"), "repair": float(source == "repair"), "item": float(claim.item),
             "rank": 1.0 / best, **common,
         }
+        invents = m.dangling or m.missing_numbers or m.missing_address or m.missing_names
         return Candidate(claim.text, source, best, features, item=claim.item, cont=claim.cont,
-                         reason="" if checks[best].ok else checks[best].reason, unit=m.unit)
+                         reason="" if checks[best].ok else checks[best].reason, unit=m.unit,
+                         invents=checks[best].reason if invents else "")
 
 
 # the decision --------------------------------------------------------------------------------------------------
@@ -163,7 +167,7 @@ def decide(j: Judgement, model: JudgeModel) -> Draft:
         if c.source != "model":
             continue
         fix = repairs.get(i)
-        if c.p >= cut:
+        if c.p >= cut and not c.invents:  # the judgement weighs; a figure or name from nowhere is never shown
             kept.append(c)
         elif fix is not None and fix.p >= cut:
             kept.append(fix)
