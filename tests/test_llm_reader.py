@@ -135,17 +135,19 @@ def test_the_reader_can_use_an_openai_compatible_server(llm_kb, tmp_path):
         server.wait(timeout=30)
 
 
-def test_the_chat_shows_the_quote_then_the_models_words_then_the_checked_answer(llm_kb):
+def test_the_chat_shows_only_labelled_quotes_until_the_checked_answer(llm_kb):
+    from chat.answer_view import QUOTING, READING
     from chat.ui import ChatApp
 
     steps = list(ChatApp(llm_kb).respond("What are WED's four key principles?", [], []))
     shown = [chat[-1]["content"] for chat, *_ in steps]
-    assert shown[0].startswith("_Quoting the sources while the reader checks its answer")
-    assert any(s.startswith("_Checking against the sources…_") for s in shown[1:-1])  # tokens as they come
-    assert "Checking" not in shown[-1] and "Worker Centered".lower() in shown[-1].lower() and "[1]" in shown[-1]
+    for pending in shown[:-1]:  # while the model reads: labelled quotes or "reading", never its own words
+        assert pending.startswith((f"> **{QUOTING}:**", f"> _{READING}")), pending
+    assert any(s.startswith(f"> **{QUOTING}:**") for s in shown[:-1])
+    assert "Worker Centered".lower() in shown[-1].lower() and "(#cite-0-1)" in shown[-1]  # [1], linked
     final = list(ChatApp(llm_kb).respond(NEAR_MISS, [], []))[-1][0][-1]["content"]
     assert final.startswith("**Not in the materials.**")
-    assert "removed: not supported by the sources" in final
+    assert not re.search(r"\$\d", final.split("sources panel")[0])
 
 
 def test_a_new_process_reads_the_fixed_prompt_back_from_disk_and_answers_the_same(llm_kb, tmp_path):
