@@ -1,7 +1,7 @@
 """The "Prepare a session" tab: tick HRTP 101 topics or type your own, choose the documents (default all), build
-a brief with the same code as `hrtp brief` (kb/brief.py), watch its topics appear as each is done, download it
+a brief with the same code as `hrtp brief` (kb/brief/build.py), watch its topics appear as each is done, download it
 as Markdown or as a printable HTML page. An adapter: no retrieval, ranking or citation logic here; document
-text reaches the page escaped (kb/brief_render.py)."""
+text reaches the page escaped (kb/brief/render.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Iterator
 
 import gradio as gr
 
-from kb.brief import DEFAULT_TOPICS, MAX_TOPIC_CHARS, Brief, build_brief, clean_topics, to_html, to_markdown
+from kb.brief.build import DEFAULT_TOPICS, MAX_TOPIC_CHARS, Brief, build_brief, clean_topics, to_html, to_markdown
 from kb.errors import KBError
 
 MAX_TOPICS = 12

@@ -10,7 +10,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from kb.render import conversation_markdown
+from kb.ask.render import conversation_markdown
 from kb.types import Answer
 
 FILE = "conversations.sqlite3"

@@ -12,7 +12,7 @@ from html import escape
 from pathlib import Path
 
 from chat.uploads import save_upload
-from kb.engine import KnowledgeBase
+from kb.ask.pipeline import KnowledgeBase
 
 log = logging.getLogger(__name__)
 UNDO_SECONDS = 600

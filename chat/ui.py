@@ -19,9 +19,9 @@ from chat.brief_tab import brief_tab
 from chat.conversations import Conversations
 from chat.library import Library
 from chat.uploads import MAX_UPLOAD_MB
-from kb.engine import KnowledgeBase
+from kb.ask.pipeline import KnowledgeBase
 from kb.errors import KBError
-from kb.render import to_markdown
+from kb.ask.render import to_markdown
 from kb.types import Answer
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from evals import metrics as m
 from evals.sets import EVAL_SETS, load_questions
-from kb.engine import KnowledgeBase
-from kb.llm import get_llm
-from kb.readers.llm import LLMReader
+from kb.ask.pipeline import KnowledgeBase
+from kb.models.llm import get_llm
+from kb.ask.readers.llm import LLMReader
 from kb.settings import Settings
 
 BUDGETS = (350, 450, 600, 800)

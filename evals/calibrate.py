@@ -1,4 +1,4 @@
-"""Fit the judgement (kb/judge.py) on the dev splits and write its coefficients to kb/judge.json.
+"""Fit the judgement (kb/ask/judge.py) on the dev splits and write its coefficients to kb/ask/judge.json.
 
     python -m evals.calibrate [--set bundled-dev --set wild-dev] [--reuse]
 
@@ -32,9 +32,9 @@ import numpy as np
 from evals import metrics as m
 from evals.llm_cache import CachedLLM
 from evals.sets import EVAL_SETS, load_questions
-from kb.engine import KnowledgeBase
-from kb.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, JudgeModel, value
-from kb.readers.judged import Judgement, JudgedReader, answer_features, decide
+from kb.ask.pipeline import KnowledgeBase
+from kb.ask.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, JudgeModel, value
+from kb.ask.readers.judged import Judgement, JudgedReader, answer_features, decide
 from kb.settings import Settings
 
 log = logging.getLogger("calibrate")

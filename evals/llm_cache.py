@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from kb.llm import LLM, Generation
+from kb.models.llm import LLM, Generation
 
 
 class CachedLLM:

@@ -6,7 +6,7 @@ import math
 import re
 import statistics
 
-from kb.claims import split_claims
+from kb.ask.claims import split_claims
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _MARKERS = re.compile(r"\s*\[\d+\]")
@@ -107,7 +107,7 @@ def verified_scores(answer: str, citations: dict[int, dict], verifier, question:
     sentence citing it, and the share of sentences backed by every passage they cite (uncited text counts
     as ungrounded). Re-checked from the answer as printed, so a rendering bug cannot hide."""
     from kb.types import Chunk, Passage
-    from kb.verify import Evidence
+    from kb.ask.verify import Evidence
 
     evidence = {n: Evidence.of(n, Passage(Chunk(id=c.get("chunk_id", ""), text=c["text"], doc_sha="", path=c["source"],
                                                 title=c["title"], section=c.get("section", "")), 0.0))

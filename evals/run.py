@@ -14,11 +14,11 @@ from pathlib import Path
 
 from evals import metrics as m
 from evals.sets import EvalSet, load_questions
-from kb.embedding import Embedder
-from kb.engine import KnowledgeBase
-from kb.llm import REFUSAL_PHRASE
-from kb.readers import Reader
-from kb.retrieve import MODES
+from kb.models.embedder import Embedder
+from kb.ask.pipeline import KnowledgeBase
+from kb.models.llm import REFUSAL_PHRASE
+from kb.ask.readers.base import Reader
+from kb.ask.retrieve import MODES
 from kb.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -67,7 +67,7 @@ class Transcriber:
     def model(self):
         from faster_whisper import WhisperModel
 
-        from kb.weights import whisper_model_dir
+        from kb.models.cache import whisper_model_dir
 
         path = whisper_model_dir(self.settings.cache_dir)
         try:

@@ -34,12 +34,12 @@ from ingest.chunk import Chunker
 from ingest.clean import clean
 from ingest.load import Segment, load
 from ingest.manifest import MANIFEST_NAME, fallback_title, meta_for
-from kb.embedding import Embedder
+from kb.models.embedder import Embedder
 from kb.errors import ConfigError, IngestLockedError, LoadError
-from kb.lexical import BM25Index
-from kb.screen import injection_in
+from kb.index.bm25 import BM25Index
+from kb.text.injection import injection_in
 from kb.settings import Settings
-from kb.store import FileRecord, Store
+from kb.index.store import FileRecord, Store
 from kb.types import Chunk, FileFailure, IngestReport
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ import click
 
 from evals.sets import DEFAULT_SETS, EVAL_SETS
 from kb.errors import KBError
-from kb.render import to_text
+from kb.ask.render import to_text
 from kb.settings import BUNDLED_CORPUS, READERS, Settings
 
 log = logging.getLogger("hrtp")
@@ -67,7 +67,7 @@ def main(ctx: click.Context, store: Path | None, chroma_url: str | None, model: 
 
 
 def _kb(ctx: click.Context, long_running: bool = False):
-    from kb.engine import KnowledgeBase
+    from kb.ask.pipeline import KnowledgeBase
 
     return KnowledgeBase(ctx.obj, long_running=long_running)
 
@@ -117,7 +117,7 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path
     if bool(question) == bool(questions):
         raise click.UsageError("give either a QUESTION or --questions FILE")
     if question and not local:
-        from kb.resident import forward
+        from kb.handoff import forward
 
         forwarded = forward(ctx.obj, question, retriever=retriever, docs=list(docs))
         if forwarded and (not docs or "docs" in forwarded["answer"]):  # a chat that knows the filter
@@ -162,7 +162,7 @@ def brief(ctx: click.Context, topics: tuple[str, ...], out: Path | None, as_json
     TOPICS are free text, one argument each (quote topics of several words); none gives the five HRTP 101
     topics. Example: hrtp brief --out hrtp101.html; hrtp brief "worker voice" --doc "Championing High Road"
     """
-    from kb.brief import build_brief, clean_topics, to_html, to_markdown
+    from kb.brief.build import build_brief, clean_topics, to_html, to_markdown
 
     kb = _kb(ctx, long_running=True)
     if kb.store.count() == 0:
@@ -249,7 +249,7 @@ def chat(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
 
     t = time.perf_counter()
     from chat.ui import launch
-    from kb.resident import serve_ask
+    from kb.handoff import serve_ask
 
     credentials = None
     if auth:
@@ -365,10 +365,10 @@ def prepare(ctx: click.Context, no_llm: bool) -> None:
     (145 MB), each checked against its published SHA-256, into the cache, then load the reader and generate one token. `make setup` runs this; a broken llama-cpp-python build fails here, not at the first question."""
     import time
 
-    from kb.embedding import export_onnx
-    from kb.llm import smoke_test
-    from kb.onnx_export import ExportError
-    from kb.weights import EMBEDDING_MODELS, embedding_model_path, minilm_path, reader_model_path, whisper_model_dir
+    from kb.models.embedder import export_onnx
+    from kb.models.llm import smoke_test
+    from kb.models.onnx import ExportError
+    from kb.models.cache import EMBEDDING_MODELS, embedding_model_path, minilm_path, reader_model_path, whisper_model_dir
 
     settings = ctx.obj
     t = time.perf_counter()

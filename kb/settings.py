@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.weights import default_cache_dir
+from kb.models.cache import default_cache_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = PROJECT_ROOT / "corpus"
@@ -42,9 +42,9 @@ class Settings:
     top_k: int = field(default=5, metadata={"env": "HRTP_TOP_K", "help": "Passages handed to the answerer."})
     candidate_k: int = field(default=50, metadata={"help": "Candidates each retriever returns before fusion."})
     dense_weight: float = field(default=0.4, metadata={"help": "Share of the dense score in the fusion (BM25: the rest); "
-                                "chosen on the wild dev split (kb/retrieve.py)."})
+                                "chosen on the wild dev split (kb/ask/retrieve.py)."})
     retriever: str = field(default="hybrid", metadata={"help": "hybrid | dense | bm25"})
-    # The extractive reader's refusal gate (see kb/readers/extractive.py). Chosen from the dev question set; see evals/README.md.
+    # The extractive reader's refusal gate (see kb/ask/readers/extractive.py). Chosen from the dev question set; see evals/README.md.
     min_dense: float = field(default=0.25, metadata={"help": "Below this best-passage cosine the question is off topic "
                              "(dev: off-topic <= 0.10, answerable >= 0.44)."})
     min_support: float = field(default=0.50, metadata={"env": "HRTP_MIN_SUPPORT", "help": "Share of the question's specific terms the evidence must contain."})
@@ -71,7 +71,7 @@ class Settings:
     llm_threads: int = field(default=0, metadata={"env": "HRTP_LLM_THREADS", "help": "CPU threads; 0: all cores."})
     llm_context_tokens: int = field(default=450, metadata={"env": "HRTP_LLM_CONTEXT_TOKENS", "help": "Token budget for the passages in a prompt."})
     llm_max_tokens: int = field(default=160, metadata={"help": "Longest answer the model may write."})
-    # Verification (kb/verify.py) and answerability, measured on the wild dev split.
+    # Verification (kb/ask/verify.py) and answerability, measured on the wild dev split.
     verify_overlap: float = field(default=0.6, metadata={"env": "HRTP_VERIFY_OVERLAP", "help": "Share of a sentence's content words its passage must hold..."})
     verify_similarity: float = field(default=0.75, metadata={"env": "HRTP_VERIFY_SIMILARITY", "help": "...or this cosine to one sentence of the passage."})
     verify_attachment: float = field(default=0.3, metadata={"env": "HRTP_VERIFY_ATTACHMENT", "help": "Share of a sentence's words that must sit beside "

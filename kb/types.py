@@ -165,7 +165,7 @@ class Answer:
     reader: str = ""
     dropped: list[Any] = field(default_factory=list)  # kb.verify.Dropped: sentences verification removed
     reason: str = ""  # why it refused, for a person checking the answer
-    signals: dict[str, float] = field(default_factory=dict)  # answerability evidence (kb/readers/llm.py)
+    signals: dict[str, float] = field(default_factory=dict)  # answerability evidence (kb/ask/readers/llm.py)
     docs: list[str] = field(default_factory=list)  # the document filter (stored paths); empty: all documents
 
     @property
@@ -191,7 +191,7 @@ class Answer:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Answer":
         """The inverse of `to_json` (a kept conversation is reopened from it)."""
-        from kb.verify import Dropped
+        from kb.ask.verify import Dropped
 
         return cls(d["question"], d["answer"], bool(d["refused"]), [Source.from_json(c) for c in d.get("citations", [])],
                    dict(d.get("timings_ms", {})), d.get("retrieval_query", ""), d.get("id"), d.get("reader", ""),

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from kb.embedding import Embedder, get_embedder
-from kb.engine import KnowledgeBase
+from kb.models.embedder import Embedder, get_embedder
+from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
 
 # CI checks the same generated examples on every run, so its verdict is reproducible; local runs keep exploring

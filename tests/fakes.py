@@ -1,4 +1,4 @@
-"""Test doubles behind the project's own LLM interface (kb/llm.py), so logic around the model runs in
+"""Test doubles behind the project's own LLM interface (kb/models/llm.py), so logic around the model runs in
 milliseconds: `ScriptedLLM` streams what a test's script says, a word at a time, as a local model does (what the
 chat shows while a model writes); `KeyedLLM` answers each question from a table (the readers' judging, repair
 and refusal logic)."""
@@ -9,7 +9,7 @@ import re
 import time
 from typing import Callable
 
-from kb.llm import REFUSAL_PHRASE, Generation
+from kb.models.llm import REFUSAL_PHRASE, Generation
 
 
 def passages(prompt: str) -> dict[int, str]:

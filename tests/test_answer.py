@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from kb.claims import REFUSAL, split_claims
-from kb.text import normalize_ws
+from kb.ask.claims import REFUSAL, split_claims
+from kb.text.sentences import normalize_ws
 
 WED_TITLE = "Championing High Road Partnerships (WED)"
 PRINCIPLES = ("Industry Driven", "Worker Centered", "Community Focused", "Results Measured")

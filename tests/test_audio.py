@@ -197,7 +197,7 @@ def test_in_the_browser_the_source_card_plays_the_recording_from_the_cited_time(
     from playwright.sync_api import sync_playwright
 
     from chat.ui import launch
-    from kb.engine import KnowledgeBase
+    from kb.ask.pipeline import KnowledgeBase
     from kb.settings import Settings
 
     store, wav, _ = wav_store

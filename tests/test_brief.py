@@ -14,13 +14,13 @@ import pytest
 from click.testing import CliRunner
 
 from chat.brief_tab import BriefTab
-from kb.brief import DEFAULT_TOPICS, MAX_POINTS, MIN_POINTS, build_brief, to_html, to_markdown
+from kb.brief.build import DEFAULT_TOPICS, MAX_POINTS, MIN_POINTS, build_brief, to_html, to_markdown
 from kb.cli import main
-from kb.engine import KnowledgeBase
+from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
 from kb.types import Chunk, Passage
-from kb.units import units
-from kb.verify import Evidence, names, numbers
+from kb.text.units import units
+from kb.ask.verify import Evidence, names, numbers
 
 HRTP = str(Path(sys.executable).parent / "hrtp")
 WILD = Path(__file__).parents[1] / "evals" / "wild" / "dev" / "a-central-valley"

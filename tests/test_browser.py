@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from chat.ui import launch
-from kb.brief import DEFAULT_TOPICS
-from kb.engine import KnowledgeBase
+from kb.brief.build import DEFAULT_TOPICS
+from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
 
 CHROMIUM = "/usr/bin/chromium"

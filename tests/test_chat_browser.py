@@ -14,8 +14,8 @@ from builders import make_pdf
 from chat.answer_view import QUOTING, READING
 from chat.ui import launch
 from fakes import ScriptedLLM, best_sentence
-from kb.engine import KnowledgeBase
-from kb.readers.llm import LLMReader
+from kb.ask.pipeline import KnowledgeBase
+from kb.ask.readers.llm import LLMReader
 from kb.settings import BUNDLED_CORPUS, Settings
 from test_browser import ARGS, CHROMIUM, SHOTS
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.engine import KnowledgeBase
+from kb.ask.pipeline import KnowledgeBase
 from kb.errors import StoreError
 from kb.settings import BUNDLED_CORPUS, Settings
 

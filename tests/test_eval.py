@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from evals import metrics as m
 from evals.llm_cache import CachedLLM
 from kb.cli import main
-from kb.llm import Generation
+from kb.models.llm import Generation
 
 
 def test_relevance_ignores_case_punctuation_and_spacing():

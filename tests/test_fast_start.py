@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from evals.sets import DEV, TEST, load_questions
-from kb.embedding import OnnxEmbedder, TorchEmbedder, VectorMemo, export_onnx, get_embedder
-from kb.engine import KnowledgeBase
+from kb.models.embedder import OnnxEmbedder, TorchEmbedder, VectorMemo, export_onnx, get_embedder
+from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
-from kb.units import units
-from kb.weights import default_cache_dir, minilm_path
+from kb.text.units import units
+from kb.models.cache import default_cache_dir, minilm_path
 
 HRTP = str(Path(sys.executable).parent / "hrtp")
 HEAVY = ("torch", "sentence_transformers", "transformers", "scipy.stats", "sklearn", "llama_index.core")
@@ -168,7 +168,7 @@ def test_prepare_reports_both_onnx_exports():
 PUNKT_CHECK = r"""
 import json, sys
 from pathlib import Path
-from kb.text import sentence_spans
+from kb.text.sentences import sentence_spans
 texts = [p.read_text(errors="replace") for p in sorted(Path(sys.argv[1]).glob("*.txt"))]
 texts += [json.loads(line)["question"] for f in sys.argv[2:] for line in open(f) if line.strip()]
 ours = [sentence_spans(t) for t in texts]
@@ -234,7 +234,7 @@ def test_a_model_that_cannot_be_exported_falls_back_to_sentence_transformers(tmp
     config.update({"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False})
     pooling.write_text(json.dumps(config))
     cache = tmp_path / "cache"
-    with caplog.at_level("WARNING", logger="kb.embedding"):
+    with caplog.at_level("WARNING", logger="kb.models.embedder"):
         emb = get_embedder(str(folder), cache)
     assert isinstance(emb, TorchEmbedder)
     assert "only Transformer + mean Pooling" in caplog.text

@@ -8,7 +8,7 @@ from builders import HTML, SRT, VTT, make_pdf
 from ingest.chunk import chunk_text
 from ingest.clean import clean
 from ingest.load import load
-from kb.render import to_text
+from kb.ask.render import to_text
 from kb.types import place
 
 

@@ -3,9 +3,9 @@ answer is refused, and that the judgement's coefficients come from data."""
 
 import pytest
 
-from kb.engine import KnowledgeBase
-from kb.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, JudgeModel
-from kb.readers.judged import JudgedReader
+from kb.ask.pipeline import KnowledgeBase
+from kb.ask.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, JudgeModel
+from kb.ask.readers.judged import JudgedReader
 from tests.builders import LISTING
 from tests.fakes import KeyedLLM
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kb.claims import REFUSAL, split_claims
-from kb.engine import KnowledgeBase
-from kb.llm import LocalLLM, get_llm
+from kb.ask.claims import REFUSAL, split_claims
+from kb.ask.pipeline import KnowledgeBase
+from kb.models.llm import LocalLLM, get_llm
 from kb.settings import BUNDLED_CORPUS, Settings
 from kb.types import Chunk, Passage
-from kb.verify import Evidence
+from kb.ask.verify import Evidence
 from tests.builders import LISTING
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ import pytest
 from evals.metrics import relevant
 from evals.run import evaluate
 from evals.sets import EVAL_SETS, HERE, load_questions
-from kb.engine import KnowledgeBase
+from kb.ask.pipeline import KnowledgeBase
 from kb.settings import Settings
 
 THRESHOLDS = json.loads((HERE / "thresholds.json").read_text())

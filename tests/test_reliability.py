@@ -18,7 +18,7 @@ from builders import SRT, VTT, make_pdf, make_scanned_pdf
 from ingest.chunk import chunk_document
 from ingest.clean import clean
 from ingest.load import STREAM_BYTES, Segment, load
-from kb.engine import KnowledgeBase
+from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
 
 HRTP = str(Path(sys.executable).parent / "hrtp")
@@ -255,6 +255,6 @@ def test_killed_ingests_resume_to_the_same_store_as_a_clean_one(tmp_path, embedd
     ("Instructors ignore nothing: previous cohorts set the rules.", False),
 ])
 def test_instruction_like_text_is_recognised(text, flagged):
-    from kb.screen import injection_in
+    from kb.text.injection import injection_in
 
     assert bool(injection_in(text)) is flagged

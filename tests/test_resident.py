@@ -1,4 +1,4 @@
-"""A running `hrtp chat` answers `hrtp ask` on its store (kb/resident.py): the same answer as asked alone, handed
+"""A running `hrtp chat` answers `hrtp ask` on its store (kb/handoff.py): the same answer as asked alone, handed
 over only with the same settings and the right token, and never a failure when the chat is gone."""
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def test_a_chat_that_is_gone_leaves_ask_working(corpus_kb, tmp_path):
     stop(proc)  # a stop by the service manager (SIGTERM) takes its file away
     assert not (other / "resident.json").exists(), proc.returncode
     assert "chat:      not running" in status(other)
-    from kb.resident import fingerprint
+    from kb.handoff import fingerprint
     from kb.settings import Settings
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)

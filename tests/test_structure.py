@@ -5,7 +5,7 @@ from pathlib import Path
 
 from builders import make_report_pdf
 from ingest.load import load
-from kb.units import units
+from kb.text.units import units
 
 
 def chunks_of(kb, name):

@@ -3,10 +3,10 @@ and with the real embedding model."""
 
 import pytest
 
-from kb.claims import Claim, parse, render
+from kb.ask.claims import Claim, parse, render
 from kb.settings import Settings
 from kb.types import Chunk, Passage
-from kb.verify import Evidence, Verifier, numbers
+from kb.ask.verify import Evidence, Verifier, numbers
 
 LISTING = ("Grant ID: HRTP-CV-26\nApplication Deadline: March 20, 2026, 3:00 p.m. PT\n"
            "Total Funding: $4,200,000 (one-time, State General Fund)\nAward Range: $400,000 - $1,200,000 per award")
@@ -128,7 +128,7 @@ PRINCIPLES_TEXT = ("WED believes partnerships work when they follow 4 key princi
 
 
 def test_a_shortened_list_gets_its_labels_and_missing_items_back_as_quotes():
-    from kb.readers.lists import asked_count, restore_lists
+    from kb.ask.readers.lists import asked_count, restore_lists
     assert asked_count("What are WED's four key principles?") == 4
     assert asked_count("Who convenes a partnership?") == 0
     model = parse("Thru partnership, training standards are industry-valued [1]\n"

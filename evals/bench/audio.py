@@ -36,7 +36,7 @@ def measure_one(path: Path, cache: Path) -> dict:
     """In this process: load Whisper, transcribe `path` as ingest does, report times and peak memory."""
     from ingest.audio import SAMPLE_RATE, Transcriber, decode
     from kb.settings import Settings
-    from kb.weights import whisper_model_dir
+    from kb.models.cache import whisper_model_dir
 
     whisper_model_dir(cache)  # assembled before timing
     transcriber = Transcriber(Settings(cache_dir=cache))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.embedding import SMALL_BATCH, Embedder
+from kb.models.embedder import SMALL_BATCH, Embedder
 
 
 class CachedEmbedder:

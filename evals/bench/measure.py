@@ -17,8 +17,8 @@ import numpy as np
 
 from evals.bench.table import STAGES
 from evals.metrics import percentile
-from kb.embedding import Embedder
-from kb.engine import KnowledgeBase
+from kb.models.embedder import Embedder
+from kb.ask.pipeline import KnowledgeBase
 from kb.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from evals import metrics as m
-from kb.embedding import Embedder
+from kb.models.embedder import Embedder
 
 
 def _adapter(emb: Embedder):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from evals.metrics import percentile
 from evals.sets import EVAL_SETS, load_questions
-from kb.engine import KnowledgeBase
+from kb.ask.pipeline import KnowledgeBase
 from kb.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@
   same run (goal: no more), when the packaged model is assembled. The warm process runs first, and its first
   question (another one) writes the saved prompt state the cold ask reads back;
 - `hrtp chat` to its first served page (goal: 5 s) and to its start-up line (the model loaded);
-- with that chat running and idle, an `hrtp ask` with each reader, which the chat answers (kb/resident.py):
+- with that chat running and idle, an `hrtp ask` with each reader, which the chat answers (kb/handoff.py):
   the same goals as the cold asks. The other asks pass `--local`, so they never reach a chat.
 
 Every process gets a cache folder of its own whose model files link to the real cache, so the memo can be
@@ -37,14 +37,14 @@ HRTP = str(Path(sys.executable).parent / "hrtp")
 QUESTION = "Who convenes a partnership?"
 WARM_FIRST = "What are WED's four key principles?"  # asked first in the warm process, so the timed one is not
 
-# Asked while `hrtp chat` (the configured reader) runs on the store, which answers them (kb/resident.py).
+# Asked while `hrtp chat` (the configured reader) runs on the store, which answers them (kb/handoff.py).
 HANDED = {"ask_extractive_chat_running": [HRTP, "--reader", "extractive", "ask", QUESTION],
           "ask_llm_chat_running": [HRTP, "ask", QUESTION]}
 
 # One process: load the llm reader, answer another question, then the benchmark one (the warm answer).
 _WARM = """
 import json, sys, time
-from kb.engine import KnowledgeBase
+from kb.ask.pipeline import KnowledgeBase
 from kb.settings import Settings
 kb = KnowledgeBase(Settings.from_env(store_dir=sys.argv[1], reader="llm"))
 t = time.perf_counter()
@@ -148,7 +148,7 @@ def llm_available(env: dict[str, str]) -> bool:
     """The packaged reader model is assembled (or another is configured): never assembled for a benchmark."""
     if env.get("HRTP_LLM_URL") or env.get("HRTP_LLM_MODEL"):
         return True
-    from kb.weights import GGUF_NAME, default_cache_dir
+    from kb.models.cache import GGUF_NAME, default_cache_dir
 
     base = Path(env["HRTP_CACHE"]) if env.get("HRTP_CACHE") else default_cache_dir()
     return (base / GGUF_NAME).is_file() and (base / (GGUF_NAME + ".sha256")).is_file()

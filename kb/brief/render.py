@@ -1,4 +1,4 @@
-"""A `Brief` (kb/brief.py) written out: Markdown to paste into slides, and one self-contained HTML page to
+"""A `Brief` (kb/brief/build.py) written out: Markdown to paste into slides, and one self-contained HTML page to
 print. Text from documents is escaped in both: a document's HTML shows as text and never runs."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from kb.brief import Brief, Near, Topic
+from kb.brief.build import Brief, Near, Topic
 from kb.types import Source
 
 PROMPTS_NOTE = "Questions for the room, not facts from the materials."

@@ -1,7 +1,7 @@
 """The judgement: one calibrated probability per candidate sentence and one for the answer as a whole, in place
 of a chain of vetoes.
 
-Every check the verifier makes (kb/verify.py) becomes a feature of a sentence instead of a verdict: its figures,
+Every check the verifier makes (kb/ask/verify.py) becomes a feature of a sentence instead of a verdict: its figures,
 names and addresses found by value in a passage, the share of its words a passage holds, its closest sentence
 there, whether a figure sits with what is asked, whether the model gave its marker, how close it is to the
 question, whether the quoting reader picked the same thing, the model's refusal probability, retrieval scores.
@@ -9,7 +9,7 @@ A logistic model weighs them into P(the sentence is supported and answers the qu
 best sentences and the answer-level signals into P(the materials answer the question).
 
 The coefficients are fitted offline on the dev splits (`python -m evals.calibrate`) and shipped as data
-(kb/judge.json); scoring here is a dot product, so start-up stays fast.
+(kb/ask/judge.json); scoring here is a dot product, so start-up stays fast.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.units import Unit
+from kb.text.units import Unit
 
 DEFAULT_MODEL = Path(__file__).with_name("judge.json")
 

@@ -9,10 +9,10 @@ question.
 
 Answerability, from three mechanical signals (each measured alone and together in evals/README.md):
 - the model's own judgement: the probability of its refusal phrase at the first step (`max_refusal_p`);
-- coverage: the cited passages must mention what the question asks about (`min_coverage`, kb/verify.py);
+- coverage: the cited passages must mention what the question asks about (`min_coverage`, kb/ask/verify.py);
 - verification: a sentence the passages do not back is dropped (and reported); nothing left means refusal.
 
-A list the model shortened gets its labels and left-out items back, as quotes (kb/readers/lists.py).
+A list the model shortened gets its labels and left-out items back, as quotes (kb/ask/readers/lists.py).
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ from typing import Callable
 
 import numpy as np
 
-from kb.claims import REFUSAL, parse
-from kb.embedding import Embedder
-from kb.llm import LLM, REFUSAL_PHRASE, Generation, LLMError
-from kb.question import QuestionInfo
-from kb.readers import Draft, compose, refusal
-from kb.readers.lists import restore_lists
+from kb.ask.claims import REFUSAL, parse
+from kb.models.embedder import Embedder
+from kb.models.llm import LLM, REFUSAL_PHRASE, Generation, LLMError
+from kb.ask.question import QuestionInfo
+from kb.ask.readers.base import Draft, compose, refusal
+from kb.ask.readers.lists import restore_lists
 from kb.settings import Settings
 from kb.types import Passage
-from kb.units import readable, units
-from kb.verify import Evidence, Verifier
+from kb.text.units import readable, units
+from kb.ask.verify import Evidence, Verifier
 
 log = logging.getLogger(__name__)
 NAME = "llm"

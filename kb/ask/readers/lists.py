@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from kb.claims import Claim
-from kb.text import words
-from kb.units import Unit
-from kb.verify import Evidence
+from kb.ask.claims import Claim
+from kb.text.sentences import words
+from kb.text.units import Unit
+from kb.ask.verify import Evidence
 
 _LABEL = re.compile(r"^([A-Z][\w'’&/]*(?:\s+[\w'’&/]+){0,4})\s*(?:[-–—]|:)\s+(?=\S)")
 _COUNT_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten".split())}

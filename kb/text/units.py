@@ -2,7 +2,7 @@
 
 The line conventions are those of ingest/structure.py (`#` headings, `•`/`1.` items, `Label: value` lines,
 paragraph lines). A unit's span is exact: `passage[start:end]` is its text, without markup, so a quote of it
-verifies as a substring of the passage. A unit holding instruction-like text (kb/screen.py) is `screened`:
+verifies as a substring of the passage. A unit holding instruction-like text (kb/text/injection.py) is `screened`:
 readers never quote it and never show it to a model; the rest of the passage stays usable.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.screen import injection_in
-from kb.text import sentence_spans
+from kb.text.injection import injection_in
+from kb.text.sentences import sentence_spans
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
 _ITEM = re.compile(r"^(?:•|\d{1,2}[.)])\s+")

@@ -14,10 +14,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from kb.embedding import Embedder
-from kb.lexical import BM25Index
+from kb.models.embedder import Embedder
+from kb.index.bm25 import BM25Index
 from kb.settings import Settings
-from kb.store import Store
+from kb.index.store import Store
 from kb.types import Chunk, Passage
 
 MODES = ("hybrid", "dense", "bm25")

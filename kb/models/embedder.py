@@ -1,7 +1,7 @@
 """Sentence embeddings from the packaged models, loaded once per process; nothing is fetched from a hub.
 
     Embedder.embed_batch(texts) -> unit float32 vectors    the one method a backend provides
-    ├── OnnxEmbedder   ONNX Runtime + `tokenizers` over an export of the model made once (kb/onnx_export.py):
+    ├── OnnxEmbedder   ONNX Runtime + `tokenizers` over an export of the model made once (kb/models/onnx.py):
     │                  no torch in the process, so a cold `hrtp ask` starts in about a second
     └── TorchEmbedder  sentence-transformers: the reference the export is checked against (cosine >= 0.9999,
                        tests/test_fast_start.py), and the fallback when no export can be made
@@ -222,7 +222,7 @@ def get_embedder(model: str = "minilm", cache: Path | None = None, backend: str 
     packed: ONNX weights packed at load, for a long-running process (slower to load, faster to encode)."""
     if backend not in BACKENDS:
         raise ConfigError(f"embedding backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    from kb.weights import default_cache_dir, embedding_model_path
+    from kb.models.cache import default_cache_dir, embedding_model_path
 
     cache = cache or default_cache_dir()
     packed = packed and backend != "torch"  # sentence-transformers has nothing to pack: one model either way
@@ -237,7 +237,7 @@ def get_embedder(model: str = "minilm", cache: Path | None = None, backend: str 
 def export_onnx(model: str, cache: Path) -> Path:
     """Make (or find current) the ONNX export of `model` now, trying again if it failed before: `hrtp prepare`.
     Raises kb.onnx_export.ExportError."""
-    from kb.weights import embedding_model_path, onnx_export_dir
+    from kb.models.cache import embedding_model_path, onnx_export_dir
 
     path = embedding_model_path(model, cache)
     return onnx_export_dir(_file_key(model, path), path, cache, retry=True)
@@ -251,7 +251,7 @@ def _file_key(model: str, path: Path) -> str:
 
 
 def _load(model: str, path: Path, cache: Path, backend: str, packed: bool) -> Embedder:
-    from kb.weights import onnx_export_dir, source_stamp
+    from kb.models.cache import onnx_export_dir, source_stamp
 
     name, key = model_name(model), _file_key(model, path)
     embedder: Embedder | None = None

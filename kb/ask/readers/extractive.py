@@ -16,15 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.claims import Claim
-from kb.embedding import Embedder
-from kb.question import QuestionInfo
-from kb.readers import Draft, compose, refusal
+from kb.ask.claims import Claim
+from kb.models.embedder import Embedder
+from kb.ask.question import QuestionInfo
+from kb.ask.readers.base import Draft, compose, refusal
 from kb.settings import Settings
-from kb.text import stems
+from kb.text.sentences import stems
 from kb.types import Passage
-from kb.units import Unit, units
-from kb.verify import Evidence, Verifier
+from kb.text.units import Unit, units
+from kb.ask.verify import Evidence, Verifier
 
 NAME = "extractive"
 # Unit score = W_COS * cosine(question, unit) + W_LEX * share of the question's terms it holds

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from kb.settings import Settings
 
 if TYPE_CHECKING:
-    from kb.engine import KnowledgeBase
+    from kb.ask.pipeline import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Resident:
 
     def answer(self, request: dict) -> tuple[int, dict]:
         from kb.errors import KBError
-        from kb.render import to_text
+        from kb.ask.render import to_text
 
         if request.get("fingerprint") != self.fingerprint:
             return 409, {"error": "this chat runs with other settings"}

@@ -2,7 +2,7 @@
 
     Reader.read(question, qvec, passages, history) -> Draft
     ├── ExtractiveReader  quotes sentences of the passages: 20 ms, never paraphrases; the fast mode and fallback
-    └── LLMReader         a language model reads and writes; kb/verify.py keeps only what the passages back
+    └── LLMReader         a language model reads and writes; kb/ask/verify.py keeps only what the passages back
 
 Both hand their claims to the same `Verifier`; a refusal says REFUSAL and lists the closest passages.
 """
@@ -14,10 +14,10 @@ from typing import Protocol
 
 import numpy as np
 
-from kb.claims import REFUSAL, Claim, render, renumber
-from kb.question import QuestionInfo
+from kb.ask.claims import REFUSAL, Claim, render, renumber
+from kb.ask.question import QuestionInfo
 from kb.types import Passage, Source
-from kb.verify import Dropped
+from kb.ask.verify import Dropped
 
 
 @dataclass

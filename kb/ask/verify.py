@@ -24,13 +24,13 @@ from typing import Callable
 
 import numpy as np
 
-from kb.claims import Claim
-from kb.embedding import Embedder
-from kb.lexical import TermStats
+from kb.ask.claims import Claim
+from kb.models.embedder import Embedder
+from kb.index.bm25 import TermStats
 from kb.settings import Settings
-from kb.text import STOPWORDS, stems, words
+from kb.text.sentences import STOPWORDS, stems, words
 from kb.types import Passage
-from kb.units import Unit, heading_text, units
+from kb.text.units import Unit, heading_text, units
 
 
 @dataclass(frozen=True)
@@ -205,10 +205,10 @@ class Verifier:
     def __init__(self, settings: Settings, embedder: Embedder, stats: Callable[[], TermStats] | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
-        self._stats = stats or (lambda: TermStats({}, 0))  # how rare each word is in the store (kb/lexical.py)
+        self._stats = stats or (lambda: TermStats({}, 0))  # how rare each word is in the store (kb/index/bm25.py)
 
     def term_stats(self) -> TermStats:
-        """How rare each word is in the store (kb/lexical.py)."""
+        """How rare each word is in the store (kb/index/bm25.py)."""
         return self._stats()
 
     def asked(self, question: str, terms: list[str], stats: TermStats | None = None) -> Asked:
@@ -264,7 +264,7 @@ class Verifier:
     def measure(self, text: str, ev: Evidence, question: Asked | None = None,
                 stats: TermStats | None = None) -> "Measure":
         """Every check of `text` against passage `ev`, none skipped: the verdict (`Measure.check`) and the
-        features the judgement weighs (kb/judge.py)."""
+        features the judgement weighs (kb/ask/judge.py)."""
         asked = question or Asked()
         m = Measure(dangling=bool(_DANGLING.search(text)))
         m.missing_numbers = [v for v in numbers(text) if v not in ev.numbers and v not in asked.numbers]

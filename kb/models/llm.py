@@ -244,7 +244,7 @@ def smoke_test(model_path: Path, threads: int = 0) -> dict[str, float]:
     import subprocess
     import sys
 
-    code = ("import json, sys, time; from pathlib import Path; from kb.llm import LocalLLM; t = time.perf_counter(); "
+    code = ("import json, sys, time; from pathlib import Path; from kb.models.llm import LocalLLM; t = time.perf_counter(); "
             f"llm = LocalLLM(Path({str(model_path)!r}), {threads}); "
             "g = llm.generate([{'role': 'user', 'content': 'Say OK.'}], max_tokens=1); "
             "print(json.dumps({'load_s': llm.load_ms / 1000, 'total_s': time.perf_counter() - t}))")
@@ -267,7 +267,7 @@ def get_llm(settings) -> LLM:
     packaged one unless `llm_model` names another), loaded once per process."""
     if settings.llm_url:
         return ServerLLM(settings.llm_url)
-    from kb.weights import reader_model_path
+    from kb.models.cache import reader_model_path
 
     path = str(Path(settings.llm_model).expanduser() if settings.llm_model else reader_model_path(settings.cache_dir))
     with _LOCAL_LOCK:

@@ -1,10 +1,10 @@
 """The judged reader (default): the model writes, the extractive reader quotes, and one calibrated judgement
-(kb/judge.py) decides what the answer says.
+(kb/ask/judge.py) decides what the answer says.
 
 1. Both readers read the same passages: the model's sentences and the quoting reader's picks are candidates.
 2. Repair before dropping: a model sentence without a marker is cited to the passage that backs it best; one
    whose passage holds a sentence saying the same thing (cosine >= `REPAIR_SIMILARITY`) gets that quote as an
-   alternative; a list the model cut short gets its missing items as quotes (kb/readers/lists.py).
+   alternative; a list the model cut short gets its missing items as quotes (kb/ask/readers/lists.py).
 3. Each candidate gets P(supported and answers); the answer as a whole gets P(the materials answer). Below the
    answer cut-off: a refusal with the closest passages. One check stays a veto: a model sentence whose
    figure, name or address is not in the passage it is cited to (or that stops before its answer) is never
@@ -21,19 +21,19 @@ from typing import Callable
 
 import numpy as np
 
-from kb.claims import REFUSAL, Claim, parse
-from kb.embedding import Embedder
-from kb.judge import Candidate, JudgeModel
-from kb.llm import REFUSAL_PHRASE
-from kb.question import QuestionInfo
-from kb.readers import Draft, compose, refusal
-from kb.readers.extractive import ExtractiveReader
-from kb.readers.lists import restore_lists
-from kb.readers.llm import LLMReader
+from kb.ask.claims import REFUSAL, Claim, parse
+from kb.models.embedder import Embedder
+from kb.ask.judge import Candidate, JudgeModel
+from kb.models.llm import REFUSAL_PHRASE
+from kb.ask.question import QuestionInfo
+from kb.ask.readers.base import Draft, compose, refusal
+from kb.ask.readers.extractive import ExtractiveReader
+from kb.ask.readers.lists import restore_lists
+from kb.ask.readers.llm import LLMReader
 from kb.settings import Settings
-from kb.text import stems
+from kb.text.sentences import stems
 from kb.types import Passage
-from kb.verify import Dropped, Evidence, Verifier
+from kb.ask.verify import Dropped, Evidence, Verifier
 
 NAME = "judged"
 REPAIR_SIMILARITY = 0.7  # a model sentence this close to one sentence of a passage may be replaced by that quote

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.text import stems
+from kb.text.sentences import stems
 from kb.types import Chunk, Passage
-from kb.units import Unit, units
+from kb.text.units import Unit, units
 
 _CITE = re.compile(r"\s*\[\d+\]")
 _WORD = re.compile(r"[A-Za-z][\w'’-]*")

@@ -1,6 +1,6 @@
 """Claims: the sentences of an answer with the sources they cite, and the `sentence [n]` text form.
 
-Every reader produces claims; kb/verify.py checks them; `render` writes the answer text every face shows.
+Every reader produces claims; kb/ask/verify.py checks them; `render` writes the answer text every face shows.
 `parse` reads a language model's free text back into claims, whatever marker style it used.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from kb.text import sentence_spans
+from kb.text.sentences import sentence_spans
 
 REFUSAL = "The HRTP materials here don't answer that."
 

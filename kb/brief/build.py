@@ -1,6 +1,6 @@
 """Session briefs for trainers: per topic, key points with [n] citations, passages to read aloud verbatim,
 and discussion prompts for the room. `build_brief` is the one code path of `hrtp brief` and the chat's
-"Prepare a session" tab; kb/brief_render.py writes a `Brief` as Markdown or printable HTML.
+"Prepare a session" tab; kb/brief/render.py writes a `Brief` as Markdown or printable HTML.
 
     topic ─▶ retrieve ─▶ on topic? ─▶ key points (the configured reader) ─▶ verifier ─▶ >= 3 kept?
                                                                           └─▶ read-aloud (most cited passages)
@@ -21,21 +21,21 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kb.claims import Claim, parse
+from kb.ask.claims import Claim, parse
 from kb.errors import EmptyStoreError
-from kb.question import analyse
-from kb.readers.extractive import W_COS, W_LEX, W_RANK
-from kb.text import stems
+from kb.ask.question import analyse
+from kb.ask.readers.extractive import W_COS, W_LEX, W_RANK
+from kb.text.sentences import stems
 from kb.types import Passage, Source
-from kb.brief_points import WholeList, not_a_claim, restates, whole_list
-from kb.units import Unit, readable, units
-from kb.verify import Evidence, names, numbers
+from kb.brief.points import WholeList, not_a_claim, restates, whole_list
+from kb.text.units import Unit, readable, units
+from kb.ask.verify import Evidence, names, numbers
 
 log = logging.getLogger(__name__)
 
 # The HRTP 101 webinar's topics, each with the fuller wording it is retrieved and read by: a short label
 # alone embeds as little more than "high road partnerships". History is asked as a "when" question, so its
-# points must carry a date (kb/question.py facets), as an answer to such a question must.
+# points must carry a date (kb/ask/question.py facets), as an answer to such a question must.
 TOPIC_QUERIES = {
     "History of high road partnerships": "When did high road partnerships begin, and who launched them?",
     "The principles": "What are the key principles of high road partnerships?",
@@ -331,7 +331,7 @@ class _TopicBuilder:
 
     def _llm_points(self, reader, qvec: np.ndarray, passages: list[Passage]) -> list[Claim]:
         """The model's key points on the passages that fit its budget; the bar moves as it writes."""
-        from kb.llm import REFUSAL_PHRASE, LLMError
+        from kb.models.llm import REFUSAL_PHRASE, LLMError
 
         shown = _fit(reader.llm, self.kb.embedder, qvec, passages, self.settings.llm_context_tokens, self.settings.top_k)
         max_tokens = 2 * self.settings.llm_max_tokens
@@ -555,7 +555,7 @@ def _fit(llm, embedder, qvec: np.ndarray, passages: list[Passage], budget: int, 
 
 
 def _brief_messages(title: str, shown: list[tuple[Passage, str]]) -> list[dict]:
-    from kb.llm import REFUSAL_PHRASE
+    from kb.models.llm import REFUSAL_PHRASE
 
     blocks = []
     for i, (p, text) in enumerate(shown, 1):
@@ -568,12 +568,12 @@ def _brief_messages(title: str, shown: list[tuple[Passage, str]]) -> list[dict]:
 
 
 def to_markdown(brief: Brief) -> str:
-    from kb.brief_render import to_markdown as render
+    from kb.brief.render import to_markdown as render
 
     return render(brief)
 
 
 def to_html(brief: Brief) -> str:
-    from kb.brief_render import to_html as render
+    from kb.brief.render import to_html as render
 
     return render(brief)

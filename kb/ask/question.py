@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kb.text import stems
+from kb.text.sentences import stems
 
 # Words every HRTP passage shares; they say nothing about which passage answers.
 DOMAIN = frozenset(stems("hrtp hrtps high road roads training partnership partnerships california"))

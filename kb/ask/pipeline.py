@@ -16,18 +16,18 @@ from typing import Iterator
 
 import numpy as np
 
-from kb.claims import REFUSAL
-from kb.embedding import Embedder, get_embedder, model_name
+from kb.ask.claims import REFUSAL
+from kb.models.embedder import Embedder, get_embedder, model_name
 from kb.errors import ConfigError, DocumentNotFoundError, EmptyStoreError
-from kb.lexical import BM25Index
-from kb.question import QuestionInfo, analyse, is_follow_up, last_turn, list_items, ordinal_of
-from kb.readers import Reader
-from kb.readers.extractive import ExtractiveReader
-from kb.retrieve import Retriever
+from kb.index.bm25 import BM25Index
+from kb.ask.question import QuestionInfo, analyse, is_follow_up, last_turn, list_items, ordinal_of
+from kb.ask.readers.base import Reader
+from kb.ask.readers.extractive import ExtractiveReader
+from kb.ask.retrieve import Retriever
 from kb.settings import READERS, Settings
-from kb.store import FileRecord, Store
+from kb.index.store import FileRecord, Store
 from kb.types import Answer, Chunk, IngestReport, Passage
-from kb.verify import Verifier
+from kb.ask.verify import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +95,15 @@ class KnowledgeBase:
             return self.extractive
         if name not in READERS:
             raise ConfigError(f"--reader must be one of {', '.join(READERS)}, not {name!r}")
-        from kb.llm import get_llm
+        from kb.models.llm import get_llm
 
         return self.reader_with(name, get_llm(self.settings))
 
     def reader_with(self, name: str, llm) -> Reader:
         """A model reader (`llm` or `judged`) over the given backend (evals wrap it in a cache)."""
-        from kb.judge import JudgeModel
-        from kb.readers.judged import JudgedReader
-        from kb.readers.llm import LLMReader
+        from kb.ask.judge import JudgeModel
+        from kb.ask.readers.judged import JudgedReader
+        from kb.ask.readers.llm import LLMReader
 
         writer = LLMReader(self.settings, self.embedder, self.verifier, llm)
         if name == "llm":
@@ -196,7 +196,7 @@ class KnowledgeBase:
                       draft.reader, draft.dropped, draft.reason, draft.signals, found.docs)
 
     def _read(self, reader: Reader, q, qvec, passages, history, on_text):
-        from kb.llm import LLMError
+        from kb.models.llm import LLMError
 
         if reader is self.extractive:
             return reader.read(q, qvec, passages, history)
@@ -271,7 +271,7 @@ class KnowledgeBase:
         return sorted(self.store.file_records().values(), key=lambda r: r.title.lower())
 
     def status(self) -> dict:
-        from kb.resident import fingerprint, running
+        from kb.handoff import fingerprint, running
 
         docs = self.documents()
         chat = running(self.settings)

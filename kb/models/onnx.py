@@ -1,6 +1,6 @@
 """Export a sentence-transformers model to ONNX, once, and check it against sentence-transformers.
 
-The query path then runs the same network through ONNX Runtime and `tokenizers` (kb/embedding.py), with no
+The query path then runs the same network through ONNX Runtime and `tokenizers` (kb/models/embedder.py), with no
 torch in the process: importing sentence-transformers alone took 5.4 s of a 9 s cold `hrtp ask`.
 
 What is written into the output folder:
@@ -105,7 +105,7 @@ def _export(source: Path, out: Path) -> dict:
             "onnxruntime": ort.__version__, "source": str(source)}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
 
-    from kb.embedding import OnnxEmbedder  # the runtime path itself, exactly as queries will use it
+    from kb.models.embedder import OnnxEmbedder  # the runtime path itself, exactly as queries will use it
 
     got = OnnxEmbedder(out, "check").embed_batch(PROBES, batch_size=len(PROBES))
     want = st.encode(PROBES, batch_size=len(PROBES), normalize_embeddings=True, convert_to_numpy=True,

