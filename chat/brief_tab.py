@@ -14,7 +14,9 @@ from typing import Iterator
 
 import gradio as gr
 
-from kb.brief.build import DEFAULT_TOPICS, MAX_TOPIC_CHARS, Brief, build_brief, clean_topics, to_html, to_markdown
+from kb.brief.build import DEFAULT_TOPICS, MAX_TOPIC_CHARS, build_brief, clean_topics
+from kb.brief.render import to_html, to_markdown
+from kb.brief.model import Brief
 from kb.errors import KBError
 
 MAX_TOPICS = 12

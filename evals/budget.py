@@ -17,7 +17,7 @@ from pathlib import Path
 from evals import metrics as m
 from evals.sets import EVAL_SETS, load_questions
 from kb.ask.pipeline import KnowledgeBase
-from kb.models.llm import get_llm
+from kb.models.load import get_llm
 from kb.ask.readers.llm import LLMReader
 from kb.settings import Settings
 

@@ -10,7 +10,6 @@ line that introduces it; a paragraph longer than a chunk is cut between sentence
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from ingest.load import Segment

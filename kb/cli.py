@@ -162,7 +162,8 @@ def brief(ctx: click.Context, topics: tuple[str, ...], out: Path | None, as_json
     TOPICS are free text, one argument each (quote topics of several words); none gives the five HRTP 101
     topics. Example: hrtp brief --out hrtp101.html; hrtp brief "worker voice" --doc "Championing High Road"
     """
-    from kb.brief.build import build_brief, clean_topics, to_html, to_markdown
+    from kb.brief.build import build_brief, clean_topics
+    from kb.brief.render import to_html, to_markdown
 
     kb = _kb(ctx, long_running=True)
     if kb.store.count() == 0:
@@ -365,10 +366,11 @@ def prepare(ctx: click.Context, no_llm: bool) -> None:
     (145 MB), each checked against its published SHA-256, into the cache, then load the reader and generate one token. `make setup` runs this; a broken llama-cpp-python build fails here, not at the first question."""
     import time
 
-    from kb.models.embedder import export_onnx
+    from kb.models.load import export_onnx
     from kb.models.llm import smoke_test
     from kb.models.onnx import ExportError
-    from kb.models.cache import EMBEDDING_MODELS, embedding_model_path, minilm_path, reader_model_path, whisper_model_dir
+    from kb.models.cache import embedding_model_path, minilm_path, reader_model_path, whisper_model_dir
+    from kb.models.registry import EMBEDDING_MODELS
 
     settings = ctx.obj
     t = time.perf_counter()

@@ -153,6 +153,31 @@ class Source:
         }
 
 
+@dataclass(frozen=True)
+class Dropped:
+    """A sentence the checks removed from an answer, and why (a person reads the reason)."""
+
+    text: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"text": self.text, "reason": self.reason}
+
+
+@dataclass
+class Draft:
+    """What a reader returns: the answer text with its sources, before the pipeline adds timings."""
+
+    text: str
+    refused: bool
+    sources: list[Source]
+    reason: str = ""  # why it refused (for logs and the eval report)
+    dropped: list[Dropped] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    reader: str = ""
+    signals: dict[str, float] = field(default_factory=dict)  # answerability evidence, for calibration
+
+
 @dataclass
 class Answer:
     question: str
@@ -163,7 +188,7 @@ class Answer:
     retrieval_query: str = ""
     id: str | None = None
     reader: str = ""
-    dropped: list[Any] = field(default_factory=list)  # kb.verify.Dropped: sentences verification removed
+    dropped: list[Dropped] = field(default_factory=list)  # Dropped: sentences the checks removed
     reason: str = ""  # why it refused, for a person checking the answer
     signals: dict[str, float] = field(default_factory=dict)  # answerability evidence (kb/ask/readers/llm.py)
     docs: list[str] = field(default_factory=list)  # the document filter (stored paths); empty: all documents
@@ -191,8 +216,6 @@ class Answer:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Answer":
         """The inverse of `to_json` (a kept conversation is reopened from it)."""
-        from kb.ask.verify import Dropped
-
         return cls(d["question"], d["answer"], bool(d["refused"]), [Source.from_json(c) for c in d.get("citations", [])],
                    dict(d.get("timings_ms", {})), d.get("retrieval_query", ""), d.get("id"), d.get("reader", ""),
                    [Dropped(x["text"], x["reason"]) for x in d.get("dropped", [])], d.get("refusal_reason", ""),

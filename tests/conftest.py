@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from kb.models.embedder import Embedder, get_embedder
+from kb.models.embedder import Embedder
+from kb.models.load import get_embedder
 from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
 

@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from chat.brief_tab import BriefTab
-from kb.brief.build import DEFAULT_TOPICS, MAX_POINTS, MIN_POINTS, build_brief, to_html, to_markdown
+from kb.brief.build import DEFAULT_TOPICS, MAX_POINTS, MIN_POINTS, build_brief
+from kb.brief.render import to_html, to_markdown
 from kb.cli import main
 from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from evals.sets import DEV, TEST, load_questions
-from kb.models.embedder import OnnxEmbedder, TorchEmbedder, VectorMemo, export_onnx, get_embedder
+from kb.models.embedder import OnnxEmbedder, TorchEmbedder, VectorMemo
+from kb.models.load import export_onnx, get_embedder
 from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
 from kb.text.units import units

@@ -13,7 +13,8 @@ import pytest
 
 from kb.ask.claims import REFUSAL, split_claims
 from kb.ask.pipeline import KnowledgeBase
-from kb.models.llm import LocalLLM, get_llm
+from kb.models.llm import LocalLLM
+from kb.models.load import get_llm
 from kb.settings import BUNDLED_CORPUS, Settings
 from kb.types import Chunk, Passage
 from kb.ask.verify import Evidence

@@ -13,7 +13,7 @@ from evals import run as evalrun
 from evals import sets
 from evals.bench import corpus, measure, naive, startup, table
 from evals.bench.cache import CachedEmbedder
-from kb.models.embedder import get_embedder
+from kb.models.load import get_embedder
 from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
 

@@ -148,7 +148,8 @@ def llm_available(env: dict[str, str]) -> bool:
     """The packaged reader model is assembled (or another is configured): never assembled for a benchmark."""
     if env.get("HRTP_LLM_URL") or env.get("HRTP_LLM_MODEL"):
         return True
-    from kb.models.cache import GGUF_NAME, default_cache_dir
+    from kb.models.cache import default_cache_dir
+    from kb.models.registry import GGUF_NAME
 
     base = Path(env["HRTP_CACHE"]) if env.get("HRTP_CACHE") else default_cache_dir()
     return (base / GGUF_NAME).is_file() and (base / (GGUF_NAME + ".sha256")).is_file()

@@ -17,7 +17,9 @@ from typing import Iterator
 import numpy as np
 
 from kb.ask.claims import REFUSAL
-from kb.models.embedder import Embedder, get_embedder, model_name
+from kb.models.embedder import Embedder
+from kb.models.registry import model_name
+from kb.models.load import get_embedder
 from kb.errors import ConfigError, DocumentNotFoundError, EmptyStoreError
 from kb.index.bm25 import BM25Index
 from kb.ask.question import QuestionInfo, analyse, is_follow_up, last_turn, list_items, ordinal_of
@@ -95,7 +97,7 @@ class KnowledgeBase:
             return self.extractive
         if name not in READERS:
             raise ConfigError(f"--reader must be one of {', '.join(READERS)}, not {name!r}")
-        from kb.models.llm import get_llm
+        from kb.models.load import get_llm
 
         return self.reader_with(name, get_llm(self.settings))
 

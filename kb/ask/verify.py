@@ -28,18 +28,9 @@ from kb.ask.claims import Claim
 from kb.models.embedder import Embedder
 from kb.index.bm25 import TermStats
 from kb.settings import Settings
-from kb.text.sentences import STOPWORDS, stems, words
-from kb.types import Passage
+from kb.text.sentences import STOPWORDS, stems
+from kb.types import Dropped, Passage
 from kb.text.units import Unit, heading_text, units
-
-
-@dataclass(frozen=True)
-class Dropped:
-    text: str
-    reason: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"text": self.text, "reason": self.reason}
 
 
 # numbers ----------------------------------------------------------------------------------------------------

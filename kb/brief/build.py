@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from kb.ask.question import analyse
 from kb.ask.readers.extractive import W_COS, W_LEX, W_RANK
 from kb.text.sentences import stems
 from kb.types import Passage, Source
+from kb.brief.model import Brief, Near, Point, Prompt, ReadAloud, Topic
 from kb.brief.points import WholeList, not_a_claim, restates, whole_list
 from kb.text.units import Unit, readable, units
 from kb.ask.verify import Evidence, names, numbers
@@ -52,99 +53,8 @@ NEAR_DUPLICATE = 0.85  # a unit this similar to a picked one says the same thing
 MAX_TOPIC_CHARS = 200
 NOT_COVERED = "The materials here don't cover {topic}."
 CLOSEST = 3  # passages an uncovered topic lists
-NEAR_CHARS = 280
 
 Progress = Callable[[float, int, str], None]  # (topics done, may be fractional; topics in all; what now)
-
-
-# results ------------------------------------------------------------------------------------------------
-@dataclass
-class Point:
-    text: str  # a claim; for a list, its lead-in line
-    cites: tuple[int, ...]  # brief-wide source numbers
-    quotes: tuple[str, ...] = ()  # the sentences of the cited passages that back it
-    items: tuple[str, ...] = ()  # a list the materials give as a list: every item, in order
-
-    def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "citations": list(self.cites), "quotes": list(self.quotes),
-                "items": list(self.items)}
-
-
-@dataclass
-class Near:
-    """One of the closest passages to a topic the materials do not cover."""
-
-    title: str
-    locator: str
-    text: str  # the passage's opening, cut at a word
-    path: str
-    start: int
-    end: int
-
-    @classmethod
-    def of(cls, p: Passage) -> "Near":
-        c = p.chunk
-        text = " ".join(u.text for u in units(c.text) if u.kind != "heading" and u.quotable)
-        if len(text) > NEAR_CHARS:
-            text = text[:NEAR_CHARS].rsplit(" ", 1)[0] + " …"
-        return cls(c.title, c.locator, text, c.path, c.start, c.end)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"title": self.title, "locator": self.locator, "text": self.text, "source": self.path,
-                "chars": [self.start, self.end]}
-
-
-@dataclass
-class ReadAloud:
-    n: int  # the source it is
-    title: str
-    locator: str
-    text: str  # the whole passage, verbatim
-
-    def to_json(self) -> dict[str, Any]:
-        return {"n": self.n, "title": self.title, "locator": self.locator, "text": self.text}
-
-
-@dataclass
-class Prompt:
-    """A question for the room, not a statement of fact; `cites` are the sources it draws on."""
-
-    text: str
-    cites: tuple[int, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "citations": list(self.cites)}
-
-
-@dataclass
-class Topic:
-    title: str
-    covered: bool
-    note: str = ""  # why a topic has no points
-    reader: str = ""
-    points: list[Point] = field(default_factory=list)
-    read_aloud: list[ReadAloud] = field(default_factory=list)
-    prompts: list[Prompt] = field(default_factory=list)
-    closest: list[Near] = field(default_factory=list)  # an uncovered topic's nearest passages
-
-    def to_json(self) -> dict[str, Any]:
-        return {"topic": self.title, "covered": self.covered, "note": self.note, "reader": self.reader,
-                "points": [p.to_json() for p in self.points], "read_aloud": [r.to_json() for r in self.read_aloud],
-                "prompts": [p.to_json() for p in self.prompts], "closest": [n.to_json() for n in self.closest]}
-
-
-@dataclass
-class Brief:
-    topics: list[Topic]
-    sources: list[Source]
-    reader: str
-    title: str = "HRTP 101 session brief"
-    docs: list[str] = field(default_factory=list)  # the documents it draws on (stored paths); empty: all
-    doc_titles: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"title": self.title, "reader": self.reader, "topics": [t.to_json() for t in self.topics],
-                "sources": [s.to_json() for s in self.sources], "docs": self.docs, "doc_titles": self.doc_titles}
 
 
 # building -------------------------------------------------------------------------------------------------
@@ -565,15 +475,3 @@ def _brief_messages(title: str, shown: list[tuple[Passage, str]]) -> list[dict]:
     return [{"role": "system", "content": BRIEF_SYSTEM.format(refusal=REFUSAL_PHRASE)},
             {"role": "user", "content": BRIEF_EXAMPLE[0]}, {"role": "assistant", "content": BRIEF_EXAMPLE[1]},
             {"role": "user", "content": "\n\n".join(blocks) + "\n\nTopic: " + " ".join(title.split())}]
-
-
-def to_markdown(brief: Brief) -> str:
-    from kb.brief.render import to_markdown as render
-
-    return render(brief)
-
-
-def to_html(brief: Brief) -> str:
-    from kb.brief.render import to_html as render
-
-    return render(brief)

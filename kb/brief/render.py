@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from kb.brief.build import Brief, Near, Topic
+from kb.brief.model import Brief, Near, Topic
 from kb.types import Source
 
 PROMPTS_NOTE = "Questions for the room, not facts from the materials."

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import logging
 import os
 import shutil
@@ -29,25 +28,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from kb.errors import ConfigError
+from kb.models.registry import (EMBEDDING_MODELS, GGUF_NAME, GGUF_PARTS, GGUF_SHA256, GGUF_SIZE, MPNET_NAME,
+                                MPNET_PARTS, WHISPER_FILES, WHISPER_NAME, WHISPER_SHA256, WHISPER_SIZE)
 
 if TYPE_CHECKING:
     from filelock import FileLock
 
 log = logging.getLogger(__name__)
-
-GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
-GGUF_SIZE = 1_117_320_768
-GGUF_PARTS = 22
-WHISPER_NAME = "whisper-base"
-WHISPER_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
-WHISPER_SIZE = 145_217_532
-WHISPER_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
-MPNET_NAME = "all-mpnet-base-v2"
-MPNET_PARTS = 5
-
-EMBEDDING_MODELS = ("mpnet", "minilm")
-
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -98,7 +85,7 @@ def mpnet_path(cache: Path) -> Path:
     target = cache / MPNET_NAME
     if (target / "modules.json").exists():
         return target
-    with _lock(cache, MPNET_NAME):
+    with lock(cache, MPNET_NAME):
         if (target / "modules.json").exists():
             return target
         log.warning("extracting all-mpnet-base-v2 into %s (once)", target)
@@ -122,48 +109,6 @@ def mpnet_path(cache: Path) -> Path:
     return target
 
 
-# ONNX exports of the embedding models ------------------------------------------------------------------
-def onnx_export_dir(name: str, source: Path, cache: Path, retry: bool = False) -> Path:
-    """The ONNX export of the sentence-transformers folder `source`, made on first use (about a minute for
-    mpnet; `hrtp prepare` makes it at setup). Raises kb.onnx_export.ExportError when it cannot be made; a
-    failed export is remembered (not tried at every start) until the model changes or `retry` is given."""
-    from kb.models.onnx import ExportError, export
-
-    target = cache / "onnx" / name
-    failed = target.with_name(name + ".failed")
-    stamp = source_stamp(source)
-    if _export_is_current(target, stamp):
-        return target
-    with _lock(cache, f"onnx-{name}"):
-        if _export_is_current(target, stamp):
-            return target
-        if not retry and _failed_before(failed, stamp):
-            raise ExportError(f"{failed.read_text().splitlines()[1]} (remembered in {failed}; `hrtp prepare` tries again)")
-        log.warning("exporting the embedding model %s to ONNX into %s (once)", name, target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{name}-") as tmp:
-            work = Path(tmp) / "export"
-            work.mkdir()
-            try:
-                meta = export(source, work) | {"source_stamp": stamp}
-            except ExportError as exc:
-                failed.write_text(f"{stamp}\n{exc}\n")
-                raise
-            (work / "meta.json").write_text(json.dumps(meta, indent=1))
-            if target.exists():  # an export of another source or ONNX Runtime version
-                shutil.rmtree(target)
-            os.replace(work, target)
-            failed.unlink(missing_ok=True)
-    return target
-
-
-def _failed_before(failed: Path, stamp: str) -> bool:
-    try:
-        return failed.read_text().splitlines()[0] == stamp
-    except (OSError, IndexError):
-        return False
-
-
 def source_stamp(source: Path) -> str:
     """Names, sizes and modification times of the model folder's files: changes when the model does."""
     try:
@@ -171,20 +116,6 @@ def source_stamp(source: Path) -> str:
     except OSError as exc:
         raise ConfigError(f"Cannot read the embedding model folder {source} ({exc.strerror}).") from exc
     return hashlib.sha256(repr(entries).encode()).hexdigest()[:16]
-
-
-def _export_is_current(target: Path, stamp: str) -> bool:
-    from kb.models.onnx import FORMAT
-
-    try:
-        meta = json.loads((target / "meta.json").read_text())
-    except (OSError, ValueError):
-        return False
-    if meta.get("format") != FORMAT or meta.get("source_stamp") != stamp or "check_min_cosine" not in meta:
-        return False
-    import onnxruntime  # needed a moment later by the embedder anyway
-
-    return meta.get("onnxruntime") == onnxruntime.__version__
 
 
 # the reader's GGUF ----------------------------------------------------------------------------------------
@@ -213,7 +144,7 @@ def assemble(target: Path, pieces: Callable[[], list[Path]], sha256: str, size: 
     if _is_verified(target, note, sha256, size):
         return target
     cache = target.parent
-    with _lock(cache, target.name):
+    with lock(cache, target.name):
         if _is_verified(target, note, sha256, size):
             return target
         if target.exists() and target.stat().st_size == size and _sha256(target) == sha256:
@@ -286,7 +217,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _lock(cache: Path, name: str) -> "FileLock":
+def lock(cache: Path, name: str) -> "FileLock":
     from filelock import FileLock
 
     try:

@@ -31,9 +31,6 @@ from kb.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-_CACHE: dict[tuple[str, str, bool], "Embedder"] = {}
-_LOCK = threading.Lock()
-BACKENDS = ("auto", "onnx", "torch")
 # ONNX Runtime on 2 cores encodes mpnet fastest a few texts at a time: 16 passage sentences took 0.73 s in batches
 # of 4 and 1.05 s in one batch of 16 (or one at a time). Sorted by length, small batches also pad little.
 SMALL_BATCH = 4
@@ -205,66 +202,3 @@ class TorchEmbedder(Embedder):
         vecs = self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False,
                                   convert_to_numpy=True)
         return vecs.astype(np.float32, copy=False)
-
-
-MODEL_NAMES = {"minilm": "all-MiniLM-L6-v2", "mpnet": "all-mpnet-base-v2"}
-
-
-def model_name(model: str) -> str:
-    """The name vectors are recorded under, known without loading the model."""
-    return MODEL_NAMES.get(model) or Path(model).name
-
-
-def get_embedder(model: str = "minilm", cache: Path | None = None, backend: str = "auto", *,
-                 packed: bool = False) -> Embedder:
-    """The process-wide embedder for `model` (mpnet, minilm or a folder); packaged models come from kb/weights.
-    backend: "onnx" (or fail), "torch" (sentence-transformers), "auto" (ONNX, else sentence-transformers).
-    packed: ONNX weights packed at load, for a long-running process (slower to load, faster to encode)."""
-    if backend not in BACKENDS:
-        raise ConfigError(f"embedding backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    from kb.models.cache import default_cache_dir, embedding_model_path
-
-    cache = cache or default_cache_dir()
-    packed = packed and backend != "torch"  # sentence-transformers has nothing to pack: one model either way
-    with _LOCK:
-        key = (model, backend, packed)
-        if key not in _CACHE:
-            path = embedding_model_path(model, cache)
-            _CACHE[key] = _load(model, path, cache, backend, packed)
-        return _CACHE[key]
-
-
-def export_onnx(model: str, cache: Path) -> Path:
-    """Make (or find current) the ONNX export of `model` now, trying again if it failed before: `hrtp prepare`.
-    Raises kb.onnx_export.ExportError."""
-    from kb.models.cache import embedding_model_path, onnx_export_dir
-
-    path = embedding_model_path(model, cache)
-    return onnx_export_dir(_file_key(model, path), path, cache, retry=True)
-
-
-def _file_key(model: str, path: Path) -> str:
-    """What the model's export and memo are named by. A folder given by path may share its name with another:
-    its files are named by the path too."""
-    name = model_name(model)
-    return name if model in MODEL_NAMES else f"{name}-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]}"
-
-
-def _load(model: str, path: Path, cache: Path, backend: str, packed: bool) -> Embedder:
-    from kb.models.cache import onnx_export_dir, source_stamp
-
-    name, key = model_name(model), _file_key(model, path)
-    embedder: Embedder | None = None
-    if backend != "torch":
-        try:
-            embedder = OnnxEmbedder(onnx_export_dir(key, path, cache), name, source=str(path), packed=packed)
-        except Exception as exc:  # no export, or one ONNX Runtime cannot load: sentence-transformers still works
-            if backend == "onnx":
-                raise ConfigError(f"The ONNX export of {name} cannot be used ({exc}); run `hrtp prepare`, or drop "
-                                  "the ONNX backend to use sentence-transformers.") from exc
-            log.warning("embedding with sentence-transformers (slower to start): the ONNX export of %s cannot be "
-                        "used: %s", name, exc)
-    embedder = embedder or TorchEmbedder(str(path), name)
-    # Named by the model files' stamp: vectors of a changed model are never taken for the new one's.
-    embedder.memo = VectorMemo(cache / "vectors" / f"{key}-{source_stamp(path)}.sqlite", embedder.dim)
-    return embedder

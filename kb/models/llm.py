@@ -256,21 +256,3 @@ def smoke_test(model_path: Path, threads: int = 0) -> dict[str, float]:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise ConfigError(f"the reader model failed its smoke test ({tail}); run `make setup` again.")
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-_LOCAL: dict[str, LocalLLM] = {}
-_LOCAL_LOCK = threading.Lock()
-
-
-def get_llm(settings) -> LLM:
-    """The process-wide model for these settings: a server when `llm_url` is set, else a local GGUF (the
-    packaged one unless `llm_model` names another), loaded once per process."""
-    if settings.llm_url:
-        return ServerLLM(settings.llm_url)
-    from kb.models.cache import reader_model_path
-
-    path = str(Path(settings.llm_model).expanduser() if settings.llm_model else reader_model_path(settings.cache_dir))
-    with _LOCAL_LOCK:
-        if path not in _LOCAL:
-            _LOCAL[path] = LocalLLM(Path(path), settings.llm_threads, settings.cache_dir / "llm-state")
-        return _LOCAL[path]

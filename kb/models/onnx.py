@@ -21,11 +21,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from kb.models.cache import lock, source_stamp
 
 log = logging.getLogger(__name__)
 
@@ -130,3 +134,55 @@ def _optimise(ort, raw: Path, target: Path, data_name: str) -> None:
     so.add_session_config_entry("session.optimized_model_external_initializers_file_name", data_name)
     so.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
     ort.InferenceSession(str(raw), so, providers=["CPUExecutionProvider"])
+
+
+# ONNX exports of the embedding models ------------------------------------------------------------------
+def onnx_export_dir(name: str, source: Path, cache: Path, retry: bool = False) -> Path:
+    """The ONNX export of the sentence-transformers folder `source`, made on first use (about a minute for
+    mpnet; `hrtp prepare` makes it at setup). Raises kb.onnx_export.ExportError when it cannot be made; a
+    failed export is remembered (not tried at every start) until the model changes or `retry` is given."""
+    target = cache / "onnx" / name
+    failed = target.with_name(name + ".failed")
+    stamp = source_stamp(source)
+    if _export_is_current(target, stamp):
+        return target
+    with lock(cache, f"onnx-{name}"):
+        if _export_is_current(target, stamp):
+            return target
+        if not retry and _failed_before(failed, stamp):
+            raise ExportError(f"{failed.read_text().splitlines()[1]} (remembered in {failed}; `hrtp prepare` tries again)")
+        log.warning("exporting the embedding model %s to ONNX into %s (once)", name, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{name}-") as tmp:
+            work = Path(tmp) / "export"
+            work.mkdir()
+            try:
+                meta = export(source, work) | {"source_stamp": stamp}
+            except ExportError as exc:
+                failed.write_text(f"{stamp}\n{exc}\n")
+                raise
+            (work / "meta.json").write_text(json.dumps(meta, indent=1))
+            if target.exists():  # an export of another source or ONNX Runtime version
+                shutil.rmtree(target)
+            os.replace(work, target)
+            failed.unlink(missing_ok=True)
+    return target
+
+
+def _failed_before(failed: Path, stamp: str) -> bool:
+    try:
+        return failed.read_text().splitlines()[0] == stamp
+    except (OSError, IndexError):
+        return False
+
+
+def _export_is_current(target: Path, stamp: str) -> bool:
+    try:
+        meta = json.loads((target / "meta.json").read_text())
+    except (OSError, ValueError):
+        return False
+    if meta.get("format") != FORMAT or meta.get("source_stamp") != stamp or "check_min_cosine" not in meta:
+        return False
+    import onnxruntime  # needed a moment later by the embedder anyway
+
+    return meta.get("onnxruntime") == onnxruntime.__version__

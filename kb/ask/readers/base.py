@@ -9,27 +9,13 @@ Both hand their claims to the same `Verifier`; a refusal says REFUSAL and lists 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
 from kb.ask.claims import REFUSAL, Claim, render, renumber
 from kb.ask.question import QuestionInfo
-from kb.types import Passage, Source
-from kb.ask.verify import Dropped
-
-
-@dataclass
-class Draft:
-    text: str
-    refused: bool
-    sources: list[Source]
-    reason: str = ""  # why it refused (for logs and the eval report)
-    dropped: list[Dropped] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    reader: str = ""
-    signals: dict[str, float] = field(default_factory=dict)  # answerability evidence, for calibration
+from kb.types import Draft, Dropped, Passage, Source
 
 
 class Reader(Protocol):

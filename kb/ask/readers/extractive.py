@@ -19,7 +19,8 @@ import numpy as np
 from kb.ask.claims import Claim
 from kb.models.embedder import Embedder
 from kb.ask.question import QuestionInfo
-from kb.ask.readers.base import Draft, compose, refusal
+from kb.ask.readers.base import compose, refusal
+from kb.types import Draft
 from kb.settings import Settings
 from kb.text.sentences import stems
 from kb.types import Passage

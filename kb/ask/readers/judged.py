@@ -26,14 +26,16 @@ from kb.models.embedder import Embedder
 from kb.ask.judge import Candidate, JudgeModel
 from kb.models.llm import REFUSAL_PHRASE
 from kb.ask.question import QuestionInfo
-from kb.ask.readers.base import Draft, compose, refusal
+from kb.ask.readers.base import compose, refusal
+from kb.types import Draft
 from kb.ask.readers.extractive import ExtractiveReader
 from kb.ask.readers.lists import restore_lists
 from kb.ask.readers.llm import LLMReader
 from kb.settings import Settings
 from kb.text.sentences import stems
 from kb.types import Passage
-from kb.ask.verify import Dropped, Evidence, Verifier
+from kb.ask.verify import Evidence, Verifier
+from kb.types import Dropped
 
 NAME = "judged"
 REPAIR_SIMILARITY = 0.7  # a model sentence this close to one sentence of a passage may be replaced by that quote

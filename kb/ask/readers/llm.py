@@ -28,7 +28,8 @@ from kb.ask.claims import REFUSAL, parse
 from kb.models.embedder import Embedder
 from kb.models.llm import LLM, REFUSAL_PHRASE, Generation, LLMError
 from kb.ask.question import QuestionInfo
-from kb.ask.readers.base import Draft, compose, refusal
+from kb.ask.readers.base import compose, refusal
+from kb.types import Draft
 from kb.ask.readers.lists import restore_lists
 from kb.settings import Settings
 from kb.types import Passage
