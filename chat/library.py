@@ -13,6 +13,7 @@ from pathlib import Path
 
 from chat.uploads import save_upload
 from kb.ask.pipeline import KnowledgeBase
+from ingest.sync import sync_paths, remove_path, restore_document
 
 log = logging.getLogger(__name__)
 UNDO_SECONDS = 600
@@ -70,7 +71,7 @@ class Library:
                 saved.append(result.path)
         if saved:
             self.expire(force=True)  # an ingest ends the undo of a removal
-            report = self.kb.ingest(saved, progress=False)
+            report = sync_paths(self.kb, saved, progress=False)
             failed = {f.path: f.reason for f in report.files_failed}
             titles = {r.path: r.title for r in self.kb.store.file_records().values()}
             for p in saved:
@@ -93,7 +94,7 @@ class Library:
             return "Choose a document to remove."
         title = self.title_of(path)
         self.expire(force=True)
-        removed = self.kb.take_out(path)
+        removed = remove_path(self.kb, path)
         p = Path(path)
         if removed is None:
             return f"{escape(p.name)} was not in the library."
@@ -115,7 +116,7 @@ class Library:
         t, self.trash = self.trash, None
         if t.kept_file:
             shutil.move(t.kept_file, self.uploads / t.kept_file.name)
-        self.kb.put_back(t.removed)
+        restore_document(self.kb.store, self.kb.bm25, t.removed)
         return f"“{escape(t.title)}” ({escape(t.name)}) is back in the library."
 
     def expire(self, force: bool = False) -> None:

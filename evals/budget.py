@@ -20,6 +20,7 @@ from kb.ask.pipeline import KnowledgeBase
 from kb.models.load import get_llm
 from kb.ask.readers.llm import LLMReader
 from kb.settings import Settings
+from ingest.sync import sync_paths
 
 BUDGETS = (350, 450, 600, 800)
 KS = (3, 5, 8)
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
             # a follow-up is resolved with the quoting reader: this script generates nothing
             kb = KnowledgeBase(replace(settings, store_dir=Path(tmp) / "s", chroma_url=None, reader="extractive"),
                                long_running=True)
-            kb.ingest([EVAL_SETS[name].corpus], progress=False)
+            sync_paths(kb, [EVAL_SETS[name].corpus], progress=False)
             found = []
             for r in rows:
                 q = kb.understand(r["question"], r.get("history") or [])

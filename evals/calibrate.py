@@ -35,7 +35,9 @@ from evals.sets import EVAL_SETS, load_questions
 from kb.ask.pipeline import KnowledgeBase
 from kb.ask.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, JudgeModel, value
 from kb.ask.readers.judged import Judgement, JudgedReader, answer_features, decide
+from kb.models.load import get_llm
 from kb.settings import Settings
+from ingest.sync import sync_paths
 
 log = logging.getLogger("calibrate")
 OUT = Path("bench-out")
@@ -54,8 +56,8 @@ def judgements(settings: Settings, set_name: str, cache: Path, reuse: bool) -> l
     rows = load_questions(eval_set.questions)
     with tempfile.TemporaryDirectory(prefix="hrtp-calibrate-") as tmp:
         kb = KnowledgeBase(replace(settings, store_dir=Path(tmp) / "store", chroma_url=None), long_running=True)
-        kb.ingest([eval_set.corpus], progress=False)
-        reader = kb.reader_with("judged", CachedLLM(kb.make_reader("llm").llm, cache))
+        sync_paths(kb, [eval_set.corpus], progress=False)
+        reader = kb.make_reader("judged", CachedLLM(get_llm(kb.settings), cache))
         assert isinstance(reader, JudgedReader)
         out = []
         for i, row in enumerate(rows, 1):

@@ -20,6 +20,7 @@ from kb.models.llm import REFUSAL_PHRASE
 from kb.ask.readers.base import Reader
 from kb.ask.retrieve import MODES
 from kb.settings import Settings
+from ingest.sync import sync_paths
 
 log = logging.getLogger(__name__)
 ANSWER_KEYS = ("fact_recall", "evidence_recall", "citation_precision", "groundedness", "quoted", "word_overlap",
@@ -147,7 +148,7 @@ def evaluate(settings: Settings, eval_set: EvalSet, readers: tuple[str, ...] = (
     with tempfile.TemporaryDirectory(prefix="hrtp-eval-") as tmp:
         in_tmp = replace(settings, store_dir=Path(tmp) / "store", chroma_url=None)
         kb = KnowledgeBase(in_tmp, embedder, long_running=True)
-        report = kb.ingest([eval_set.corpus], progress=False)
+        report = sync_paths(kb, [eval_set.corpus], progress=False)
         if report.files_failed:
             log.warning("%s: %d files failed to ingest: %s", eval_set.name, len(report.files_failed),
                         [f.path for f in report.files_failed])
@@ -156,13 +157,16 @@ def evaluate(settings: Settings, eval_set: EvalSet, readers: tuple[str, ...] = (
 
 
 def make_readers(kb: KnowledgeBase, names: tuple[str, ...], llm_cache: Path | None = None) -> dict[str, Reader]:
-    """Readers by name, in order; the llm reader's model outputs come from `llm_cache` when given."""
+    """Readers by name, in order; a model reader's outputs come from `llm_cache` when given."""
+    from kb.ask.readers import registry
+    from kb.models.load import get_llm
+
     out: dict[str, Reader] = {}
     for name in names or (kb.settings.reader,):
-        reader = kb.make_reader(name)
-        if llm_cache is not None and name != "extractive":
+        llm = None
+        if llm_cache is not None and registry.spec(name).uses_model:
             from evals.llm_cache import CachedLLM
 
-            reader = kb.reader_with(name, CachedLLM(reader.llm, llm_cache))
-        out[name] = reader
+            llm = CachedLLM(get_llm(kb.settings), llm_cache)
+        out[name] = kb.make_reader(name, llm)
     return out

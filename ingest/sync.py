@@ -22,7 +22,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -41,6 +41,9 @@ from kb.text.injection import injection_in
 from kb.settings import Settings
 from kb.index.store import FileRecord, Store
 from kb.types import Chunk, FileFailure, IngestReport
+
+if TYPE_CHECKING:
+    from kb.ask.pipeline import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -371,3 +374,15 @@ def restore_document(store: Store, bm25: BM25Index, removed: Removed) -> None:
     store.register(removed.record)
     store.bump_generation()
     bm25.rebuild()
+
+
+def sync_paths(kb: "KnowledgeBase", paths: list[Path], progress: bool | None = None) -> IngestReport:
+    """Add, update or remove the documents under `paths` in `kb`'s store (the `hrtp ingest` command). The
+    embedding model loads only if something must be embedded: a no-op ingest never pays for it."""
+    kb.ensure_same_model()
+    return Syncer(kb.settings, kb.store, lambda: kb.embedder, kb.bm25).run(paths, progress)
+
+
+def remove_path(kb: "KnowledgeBase", path: str) -> Removed | None:
+    """Forget one ingested file; returns what `restore_document` needs to undo it, or None if not indexed."""
+    return remove_document(kb.store, kb.bm25, path)

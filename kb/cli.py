@@ -14,10 +14,10 @@ from pathlib import Path
 
 import click
 
-from evals.sets import DEFAULT_SETS, EVAL_SETS
-from kb.errors import KBError
+from kb.ask.readers.registry import NAMES as READERS
 from kb.ask.render import to_text
-from kb.settings import BUNDLED_CORPUS, READERS, Settings
+from kb.errors import KBError
+from kb.settings import Settings
 
 log = logging.getLogger("hrtp")
 READ_ONLY = frozenset({"ask", "status"})  # after these, `hrtp` leaves without Python's teardown (run() below)
@@ -31,7 +31,34 @@ def _setup_logging(verbose: int) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
+COMMANDS = "hrtp.commands"  # the entry-point group through which ingest/, chat/ and evals/ add their commands
+
+
 class _Group(click.Group):
+    """The core commands, plus those that ingest/, chat/ and evals/ register through the `hrtp.commands` entry
+    points (pyproject.toml), loaded only when a command is not a core one (a cold `hrtp ask` never loads them)."""
+
+    _plugged = False
+
+    def _plug_in(self) -> None:
+        if not self._plugged:
+            from importlib.metadata import entry_points
+
+            self._plugged = True
+            for ep in entry_points(group=COMMANDS):
+                ep.load()(self)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        found = super().get_command(ctx, name)
+        if found is None:
+            self._plug_in()
+            found = super().get_command(ctx, name)
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._plug_in()
+        return super().list_commands(ctx)
+
     def invoke(self, ctx: click.Context):
         _invoked.append(ctx.invoked_subcommand or "")
         try:
@@ -66,34 +93,16 @@ def main(ctx: click.Context, store: Path | None, chroma_url: str | None, model: 
                                 llm_model=llm_model, llm_url=llm_url)
 
 
-def _kb(ctx: click.Context, long_running: bool = False):
+def open_kb(ctx: click.Context, long_running: bool = False, *, not_empty: bool = False):
+    """The knowledge base the command's settings name; `not_empty` refuses an empty store with how to fill it."""
     from kb.ask.pipeline import KnowledgeBase
 
-    return KnowledgeBase(ctx.obj, long_running=long_running)
+    kb = KnowledgeBase(ctx.obj, long_running=long_running)
+    if not_empty and kb.store.count() == 0:
+        from kb.errors import EmptyStoreError
 
-
-@main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON report object.")
-@click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
-    """Add, update or remove documents: PATHS are files or folders (default: the bundled corpus).
-
-    Example: hrtp ingest ~/hrtp-docs
-    """
-    report = _kb(ctx).ingest(list(paths) or [BUNDLED_CORPUS], progress=None if not as_json else False)
-    if as_json:
-        click.echo(json.dumps(report.to_json()))
-    else:
-        click.echo(
-            f"{report.files_seen} files: {report.files_added} added, {report.files_updated} updated, "
-            f"{report.files_unchanged} unchanged, {report.files_removed} removed, {len(report.files_failed)} failed; "
-            f"{report.chunks_embedded} chunks embedded, {report.chunks_total} in the store ({report.seconds:.1f} s)"
-            + (f"; {report.recordings_transcribed} recording(s) transcribed" if report.recordings_transcribed else "")
-        )
-        for f in report.files_failed:
-            click.echo(f"  failed: {f.path}: {f.reason}", err=True)
-    ctx.exit(report.exit_code)
+        raise EmptyStoreError(kb.store.location)
+    return kb
 
 
 @main.command()
@@ -123,7 +132,7 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions: Path
         if forwarded and (not docs or "docs" in forwarded["answer"]):  # a chat that knows the filter
             click.echo(json.dumps(forwarded["answer"]) if as_json else forwarded["text"])
             return
-    kb = _kb(ctx, long_running=questions is not None)
+    kb = open_kb(ctx, long_running=questions is not None)
     if question:
         answer = kb.ask(question, mode=retriever, docs=list(docs))
         click.echo(json.dumps(answer.to_json()) if as_json else to_text(answer))
@@ -165,11 +174,7 @@ def brief(ctx: click.Context, topics: tuple[str, ...], out: Path | None, as_json
     from kb.brief.build import build_brief, clean_topics
     from kb.brief.render import to_html, to_markdown
 
-    kb = _kb(ctx, long_running=True)
-    if kb.store.count() == 0:
-        from kb.errors import EmptyStoreError
-
-        raise EmptyStoreError(kb.store.location)
+    kb = open_kb(ctx, long_running=True, not_empty=True)
     chosen = clean_topics(topics)
     with _TopicBars(chosen) as bars:
         result = build_brief(kb, chosen, progress=bars.progress, docs=list(docs), on_topic=bars.done)
@@ -236,115 +241,11 @@ class _TopicBars:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes the app.")
-@click.option("--port", default=7860, show_default=True, type=int)
-@click.option("--auth", envvar="HRTP_AUTH", help="USER:PASS turns on the login (env HRTP_AUTH).")
-@click.pass_context
-def chat(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
-    """Serve the chat app in the browser (ingest first; the store must not be empty).
-
-    Example: hrtp chat --port 7860
-    """
-    import signal
-    import time
-
-    t = time.perf_counter()
-    from chat.ui import launch
-    from kb.handoff import serve_ask
-
-    credentials = None
-    if auth:
-        user, sep, password = auth.partition(":")
-        if not sep or not user or not password:
-            raise click.UsageError("--auth must look like USER:PASS")
-        credentials = (user, password)
-    kb = _kb(ctx, long_running=True)
-    if kb.store.count() == 0:
-        from kb.errors import EmptyStoreError
-
-        raise EmptyStoreError(kb.store.location)
-    ui = launch(kb, host=host, port=port, auth=credentials, block=False)  # the page first: Gradio alone takes 3 s
-    served = time.perf_counter() - t
-    t = time.perf_counter()
-    reader = kb.reader  # then the language model, once; a question asked meanwhile waits for it
-    llm = getattr(reader, "llm", None)
-    model = f" with {llm.name}" if llm else ""
-    loaded = time.perf_counter() - t
-    resident = None
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service manager's stop still runs the clean-up
-    try:  # everything after the handler inside: a stop right after the start-up line still removes the record
-        resident = serve_ask(kb)  # `hrtp ask` on this store is answered here from now on
-        handing = "answers `hrtp ask` on this store; " if resident else ""
-        click.echo(f"HRTP chat on http://{host}:{port} (page up in {served:.1f} s; reader: {reader.name}{model}, "
-                   f"loaded in {loaded:.1f} s; {handing}Ctrl+C to stop)")
-        ui.block_thread()
-    finally:
-        if resident:
-            resident.close()
-
-
-@main.command("eval")
-@click.option("--set", "sets", multiple=True, type=click.Choice(list(EVAL_SETS)),
-              help="A bundled eval set (repeatable); default: bundled-test and wild-test side by side.")
-@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Evaluate on this folder, ingested into a temporary store (your store is not touched).")
-@click.option("--split", type=click.Choice(["dev", "test"]), default="test", show_default=True,
-              help="With --corpus DIR holding dev/ and test/ (like evals/wild): which split.")
-@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A question set (JSONL, format in evals/README.md); alone, it is run against your store.")
-@click.option("--reader", "readers", help="Readers to compare, comma-separated (e.g. extractive,llm); "
-              "default: the configured one.")
-@click.option("--json", "as_json", is_flag=True, help='Print {"sets": {name: result}} as JSON.')
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write report.json, report.md, chart.png.")
-@click.option("--llm-cache", type=click.Path(dir_okay=False, path_type=Path),
-              help="Reuse the model's earlier answers to identical prompts (to re-score verification quickly).")
-@click.pass_context
-def eval_(ctx: click.Context, sets: tuple[str, ...], corpus: Path | None, split: str, questions: Path | None,
-          readers: str | None, as_json: bool, out: Path | None, llm_cache: Path | None) -> None:
-    """Score answers (each reader) and retrievers (dense, bm25, hybrid) on question sets, through the same
-    code as `ask`.
-
-    Examples: hrtp eval; hrtp eval --corpus evals/wild --split dev --reader extractive,llm
-    """
-    from evals.report import table, write
-    from evals.run import evaluate, make_readers, run
-    from evals.sets import QuestionFileError, corpus_set, load_questions
-
-    names = tuple(r.strip() for r in (readers or "").split(",") if r.strip())
-    for name in names:
-        if name not in READERS:
-            raise click.UsageError(f"--reader takes {', '.join(READERS)}, not {name!r}")
-    settings = ctx.obj
-    try:
-        if questions and not corpus and not sets:  # a question set against the user's own store
-            rows = load_questions(questions)
-            kb = _kb(ctx, long_running=True)
-            if kb.store.count() == 0:
-                from kb.errors import EmptyStoreError
-
-                raise EmptyStoreError(kb.store.location)
-            result = run(kb, rows, make_readers(kb, names, llm_cache))
-            results = [{"set": questions.stem, "corpus": kb.store.location, "questions": str(questions)} | result]
-        else:
-            chosen = [EVAL_SETS[s] for s in sets]
-            if corpus:
-                chosen.append(corpus_set(corpus, questions, split))
-            results = [evaluate(settings, s, names, llm_cache=llm_cache) for s in chosen or
-                       [EVAL_SETS[s] for s in DEFAULT_SETS]]
-    except QuestionFileError as exc:
-        raise click.UsageError(str(exc)) from None
-    if out:
-        for p in write(results, out):
-            log.info("wrote %s", p)
-    click.echo(json.dumps({"sets": {r["set"]: r for r in results}}) if as_json else table(results))
-
-
-@main.command()
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show the store, the model and what is indexed."""
-    info = _kb(ctx).status()
+    info = open_kb(ctx).status()
     if as_json:
         click.echo(json.dumps(info))
         return
@@ -387,50 +288,6 @@ def prepare(ctx: click.Context, no_llm: bool) -> None:
         figures = smoke_test(path, settings.llm_threads)
         click.echo(f"reader model: {path} (loads in {figures['load_s']:.1f} s; one-token smoke test passed)")
     click.echo(f"ready in {time.perf_counter() - t:.0f} s")
-
-
-@main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the WebVTT "
-              "(default: FILE's name with .vtt, beside it, where ingest takes it as the corrected transcript).")
-@click.pass_context
-def transcribe(ctx: click.Context, file: Path, out: Path | None) -> None:
-    """Write a recording's timed transcript (WebVTT) for a person to correct. Kept with the store, so a
-    recording transcribed before (by ingest too) is not transcribed again. Saved beside the recording under its
-    name, a corrected transcript replaces the machine one at the next `hrtp ingest`.
-
-    Example: hrtp transcribe webinar.mp4   (writes webinar.vtt)
-    """
-    from ingest import audio
-    from ingest.sync import file_sha
-
-    if not audio.is_recording(file):
-        raise click.UsageError(f"{file} is not a recording; give one of {', '.join(audio.RECORDINGS)}")
-    out = out or file.with_suffix(".vtt")
-    if out.exists():
-        raise click.UsageError(f"{out} exists (a corrected transcript?); delete it or give --out another file")
-    transcriber = audio.Transcriber(ctx.obj)
-    text, _ = audio.transcript_vtt(file.resolve(), file_sha(file), ctx.obj, transcriber)
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise click.UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
-    how = "transcribed" if transcriber.transcribed else "the transcript kept in the store"
-    click.echo(f"wrote {out} ({how}, {text.count(' --> ')} cues); correct it, keep it beside the recording as "
-               f"{file.with_suffix('.vtt').name} and run `hrtp ingest {file}`", err=True)
-
-
-@main.command()
-@click.argument("path")
-@click.pass_context
-def remove(ctx: click.Context, path: str) -> None:
-    """Forget an ingested file (give the path as `hrtp status --json` or the library lists it)."""
-    import os
-
-    kb = _kb(ctx)
-    if not (kb.remove(path) or kb.remove(os.path.abspath(path))):
-        raise KBError(f"{path} is not in the knowledge base; see `hrtp status`.")
-    click.echo(f"removed {path}")
 
 
 def run() -> None:

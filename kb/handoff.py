@@ -24,12 +24,9 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Callable
 
 from kb.settings import Settings
-
-if TYPE_CHECKING:
-    from kb.ask.pipeline import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +47,11 @@ def fingerprint(settings: Settings) -> str:
 class Resident:
     """The endpoint, served from a daemon thread until `close()`."""
 
-    def __init__(self, kb: "KnowledgeBase") -> None:
-        self.kb = kb
+    def __init__(self, settings: Settings, respond: Callable[[dict], tuple[int, dict]]) -> None:
+        self.respond = respond  # a request with the right fingerprint -> (HTTP status, body): the chat answers
         self.token = secrets.token_urlsafe(24)
-        self.fingerprint = fingerprint(kb.settings)
-        self.path = kb.settings.store_dir / FILE
+        self.fingerprint = fingerprint(settings)
+        self.path = settings.store_dir / FILE
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -69,29 +66,9 @@ class Resident:
         log.info("answering `hrtp ask` for this store on 127.0.0.1:%d", self.port)
 
     def answer(self, request: dict) -> tuple[int, dict]:
-        from kb.errors import KBError
-        from kb.ask.render import to_text
-
         if request.get("fingerprint") != self.fingerprint:
             return 409, {"error": "this chat runs with other settings"}
-        question = request.get("question")
-        if not isinstance(question, str):
-            return 400, {"error": 'a "question" string is required'}
-        docs = request.get("docs") or []
-        if not isinstance(docs, list) or not all(isinstance(d, str) for d in docs):
-            return 400, {"error": '"docs" must be a list of titles or paths'}
-        name = request.get("reader") or self.kb.settings.reader
-        if name == self.kb.settings.reader:
-            reader = self.kb.reader
-        elif name == "extractive":
-            reader = self.kb.extractive
-        else:
-            return 409, {"error": f"this chat does not run the {name} reader"}
-        try:
-            answer = self.kb.ask(question, mode=request.get("retriever"), reader=reader, docs=docs or None)
-        except (KBError, ValueError) as exc:
-            return 422, {"error": str(exc)}
-        return 200, {"answer": answer.to_json(), "text": to_text(answer)}
+        return self.respond(request)
 
     def close(self) -> None:
         self.server.shutdown()
@@ -103,12 +80,13 @@ class Resident:
             pass
 
 
-def serve_ask(kb: "KnowledgeBase") -> Resident | None:
-    """Start answering `hrtp ask` for `kb`'s store; None (with a warning) when the record cannot be written."""
+def serve_ask(settings: Settings, respond: Callable[[dict], tuple[int, dict]]) -> Resident | None:
+    """Start answering `hrtp ask` for this store with `respond`; None (with a warning) when the record cannot be
+    written."""
     try:
-        return Resident(kb)
+        return Resident(settings, respond)
     except OSError as exc:  # e.g. a read-only store folder: the chat works, `hrtp ask` answers alone
-        log.warning("`hrtp ask` will not be handed to this chat: cannot write %s (%s)", kb.settings.store_dir,
+        log.warning("`hrtp ask` will not be handed to this chat: cannot write %s (%s)", settings.store_dir,
                     exc.strerror or exc)
         return None
 

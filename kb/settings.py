@@ -14,9 +14,6 @@ from kb.models.cache import default_cache_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = PROJECT_ROOT / "corpus"
-# kb/readers/: the model and the quotes weighed by one judgement (default); the model alone, verified; quoting
-# alone, the fast mode and the fallback.
-READERS = ("judged", "llm", "extractive")
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,7 @@ class Settings:
         default_factory=default_cache_dir,
         metadata={"env": "HRTP_CACHE", "help": "Where packaged model files are assembled once (about 1.6 GB)."},
     )
-    # Readers (kb/readers/). Chosen on the wild dev split; see evals/README.md.
+    # Readers (kb/ask/readers/registry.py). Chosen on the wild dev split; see evals/README.md.
     reader: str = field(default="judged", metadata={"env": "HRTP_READER", "help": "judged | llm | extractive"})
     llm_model: str | None = field(default=None, metadata={"env": "HRTP_LLM_MODEL",
                                   "help": "A GGUF file for the llm reader; default: the packaged Qwen2.5-Coder-1.5B."})

@@ -12,6 +12,7 @@ from kb.models.embedder import Embedder
 from kb.models.load import get_embedder
 from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
+from ingest.sync import sync_paths
 
 # CI checks the same generated examples on every run, so its verdict is reproducible; local runs keep exploring
 # at random, and whatever they find is pinned in the test with @example.
@@ -51,7 +52,7 @@ def kb(settings, embedder) -> KnowledgeBase:
 def corpus_kb(tmp_path_factory, embedder) -> KnowledgeBase:
     """The bundled corpus, ingested once; tests must not change it."""
     kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("corpus") / "store", reader="extractive", model="minilm"), embedder)
-    report = kb.ingest([BUNDLED_CORPUS], progress=False)
+    report = sync_paths(kb, [BUNDLED_CORPUS], progress=False)
     assert not report.files_failed
     return kb
 

@@ -22,6 +22,7 @@ from builders import WEBINAR, convert, make_speech
 from chat.sources import source_card
 from kb.cli import main
 from kb.types import Source
+from ingest.sync import sync_paths
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--autoplay-policy=no-user-gesture-required"]
@@ -136,7 +137,7 @@ def test_mp3_goes_in_beside_bad_recordings_each_refused_with_its_reason(kb, docs
     subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(docs / "silence.wav"), "trim", "0", "8"], check=True)
     (docs / "agenda.txt").write_text("The webinar agenda covers partnership updates and questions.")
 
-    report = kb.ingest([docs], progress=False)
+    report = sync_paths(kb, [docs], progress=False)
     reasons = {Path(f.path).name: f.reason for f in report.files_failed}
     assert set(reasons) == {"empty.mp3", "notes.mp3", "cut.wav", "cut.m4a", "slides.mp4", "silence.wav"}
     assert "empty" in reasons["empty.mp3"]

@@ -22,6 +22,7 @@ from kb.settings import BUNDLED_CORPUS, Settings
 from kb.types import Chunk, Passage
 from kb.text.units import units
 from kb.ask.verify import Evidence, names, numbers
+from ingest.sync import sync_paths
 
 HRTP = str(Path(sys.executable).parent / "hrtp")
 WILD = Path(__file__).parents[1] / "evals" / "wild" / "dev" / "a-central-valley"
@@ -53,7 +54,7 @@ def wild_kb(tmp_path_factory, embedder):
     """A cluster of the wild evaluation corpus: web pages, PDFs, a transcript, notes, with their headings."""
     kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("wild") / "store", reader="extractive",
                                 model="minilm"), embedder)
-    assert not kb.ingest([WILD], progress=False).files_failed
+    assert not sync_paths(kb, [WILD], progress=False).files_failed
     return kb
 
 
@@ -185,7 +186,7 @@ def test_markdown_and_printable_html(brief):
 def test_document_html_is_escaped_and_instructions_never_quoted(docs, kb):
     (docs / "signage.txt").write_text(HOSTILE)
     (docs / "notes.txt").write_text(INJECTED)
-    assert not kb.ingest([docs], progress=False).files_failed
+    assert not sync_paths(kb, [docs], progress=False).files_failed
     result = build_brief(kb, ["safety signage"])
     (topic,) = result.topics
     assert topic.covered, topic.note
@@ -246,7 +247,7 @@ def test_a_brief_of_an_empty_store_says_what_to_do(tmp_path):
 def test_the_llm_reader_condenses_one_topic_and_verification_holds(tmp_path_factory, embedder):
     kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("llm-brief") / "store", reader="llm",
                                 model="minilm"), embedder)
-    assert not kb.ingest([BUNDLED_CORPUS], progress=False).files_failed
+    assert not sync_paths(kb, [BUNDLED_CORPUS], progress=False).files_failed
     assert kb.reader.name == "llm", "the llm reader did not load: run `make setup`"
     result = build_brief(kb, ["The principles"])
     (topic,) = result.topics

@@ -30,6 +30,7 @@ if not os.path.exists(CHROMIUM):
     pytest.skip("chromium is not installed (make browser-deps installs it)", allow_module_level=True)
 
 from playwright.sync_api import sync_playwright  # noqa: E402
+from ingest.sync import sync_paths
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def app_url(tmp_path_factory, embedder):
         shutil.copy(f, docs / f.name)
     (docs / "signage.txt").write_text(HOSTILE)
     kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("store"), reader="extractive", model="minilm"), embedder)
-    kb.ingest([docs], progress=False)
+    sync_paths(kb, [docs], progress=False)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

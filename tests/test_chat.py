@@ -14,6 +14,7 @@ from chat.library import Library
 from chat.ui import ChatApp, launch
 from chat.uploads import safe_name, save_upload
 from kb.settings import BUNDLED_CORPUS
+from ingest.sync import sync_paths
 
 
 def free_port() -> int:
@@ -81,7 +82,7 @@ def test_empty_question_does_nothing(corpus_kb):
 
 
 def test_votes_and_comments_go_to_the_feedback_file(kb):
-    kb.ingest([BUNDLED_CORPUS], progress=False)
+    sync_paths(kb, [BUNDLED_CORPUS], progress=False)
     app = ChatApp(kb)
     _, _, turns, _ = run_chat(app, "Who convenes a partnership?")
     note, cleared = app.vote(turns, "Clear and useful", Like(1, True))
@@ -132,7 +133,7 @@ def test_open_shows_a_transcript_at_its_timestamp_and_a_pdf_page_highlighted(kb,
 
     (docs / "session.vtt").write_text(VTT, encoding="utf-8")
     make_pdf(docs / "pilot.pdf", ["Cover page.", "The Fresno pilot trained forty welders for union contractors."])
-    kb.ingest([docs], progress=False)
+    sync_paths(kb, [docs], progress=False)
     source = kb.ask("How many graduates did the Fresno welding cohort place?").sources[0]
     shown = viewer.view(source, *kb.document(source.chunk_id))
     assert "<p class='cited'><span class='ts'>01:10 (Ben Ortiz)</span>" in shown and "<mark>" in shown
@@ -184,7 +185,7 @@ def test_an_upload_never_overwrites_another_document(tmp_path):
 
 
 def test_library_upload_ingests_reports_failures_removes_and_undoes(kb, tmp_path):
-    kb.ingest([BUNDLED_CORPUS], progress=False)
+    sync_paths(kb, [BUNDLED_CORPUS], progress=False)
     lib = Library(kb)
     good = make_pdf(tmp_path / "pilot report.pdf", ["The Fresno welding pilot trained forty apprentices."],
                     title="Fresno Welding Pilot Report")
@@ -222,7 +223,7 @@ def test_an_undo_ends_after_ten_minutes_and_its_upload_is_then_deleted(kb, docs)
 
 def test_a_title_edited_in_the_library_is_what_sources_show(kb, docs):
     (docs / "fresno.txt").write_text("The Fresno welding pilot trained forty apprentices in 2023.")
-    kb.ingest([docs], progress=False)
+    sync_paths(kb, [docs], progress=False)
     lib = Library(kb)
     assert "Renamed" in lib.retitle(str(docs / "fresno.txt"), "  Fresno pilot,   final report ")
     answer = kb.ask("How many apprentices did the Fresno welding pilot train?")

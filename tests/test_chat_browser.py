@@ -20,6 +20,7 @@ from kb.settings import BUNDLED_CORPUS, Settings
 from test_browser import ARGS, CHROMIUM, SHOTS
 
 from playwright.sync_api import sync_playwright  # noqa: E402  (test_browser skips the module without chromium)
+from ingest.sync import sync_paths
 
 UNSUPPORTED = "The Riverside Care HRTP has a cohort size of 24 trainees [1]. Classes start each March and September [1]."
 PILOT = ["The Fresno pilot report describes a welding partnership in the Central Valley.",
@@ -51,7 +52,7 @@ def store(tmp_path_factory, embedder):
     make_pdf(docs / "fresno-pilot.pdf", PILOT, title="Fresno Welding Pilot Report")
     settings = Settings(store_dir=tmp_path_factory.mktemp("store"), reader="llm", model="minilm")
     kb = KnowledgeBase(settings, embedder)
-    kb.ingest([docs], progress=False)
+    sync_paths(kb, [docs], progress=False)
     return settings
 
 

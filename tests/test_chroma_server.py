@@ -12,6 +12,7 @@ import pytest
 from kb.ask.pipeline import KnowledgeBase
 from kb.errors import StoreError
 from kb.settings import BUNDLED_CORPUS, Settings
+from ingest.sync import sync_paths
 
 
 def free_port() -> int:
@@ -46,7 +47,7 @@ def chroma_url(tmp_path_factory):
 def test_ingest_and_ask_through_a_chroma_server(chroma_url, embedder, tmp_path):
     settings = Settings(store_dir=tmp_path / "local", chroma_url=chroma_url, reader="extractive", model="minilm")
     kb = KnowledgeBase(settings, embedder)
-    report = kb.ingest([BUNDLED_CORPUS], progress=False)
+    report = sync_paths(kb, [BUNDLED_CORPUS], progress=False)
     assert report.files_added == 3 and not report.files_failed
     assert not (tmp_path / "local" / "chroma").exists()  # the chunks live on the server
     answer = kb.ask("What are WED's four key principles?")
@@ -55,7 +56,7 @@ def test_ingest_and_ask_through_a_chroma_server(chroma_url, embedder, tmp_path):
     # A second machine (its own local dir) sees the same index and re-ingest embeds nothing.
     other = KnowledgeBase(Settings(store_dir=tmp_path / "other", chroma_url=chroma_url, reader="extractive", model="minilm"), embedder)
     assert other.status()["documents"] == 3
-    assert other.ingest([BUNDLED_CORPUS], progress=False).chunks_embedded == 0
+    assert sync_paths(other, [BUNDLED_CORPUS], progress=False).chunks_embedded == 0
     assert "Intermediary organizations" in other.ask("Who convenes a partnership?").text
 
 

@@ -22,6 +22,7 @@ from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
 from kb.text.units import units
 from kb.models.cache import default_cache_dir, minilm_path
+from ingest.sync import sync_paths
 
 HRTP = str(Path(sys.executable).parent / "hrtp")
 HEAVY = ("torch", "sentence_transformers", "transformers", "scipy.stats", "sklearn", "llama_index.core")
@@ -56,7 +57,7 @@ def test_a_store_built_with_sentence_transformers_is_searched_alike_by_onnx(tmp_
     """Existing stores stay valid: vectors written by the torch embedder, questions embedded by ONNX."""
     settings = Settings(store_dir=tmp_path / "store", reader="extractive", model="minilm")
     built = KnowledgeBase(settings, get_embedder("minilm", backend="torch"))
-    built.ingest([BUNDLED_CORPUS], progress=False)
+    sync_paths(built, [BUNDLED_CORPUS], progress=False)
     onnx, torch = get_embedder("minilm", backend="onnx"), get_embedder("minilm", backend="torch")
     for q in load_questions(DEV)[:20]:
         by_onnx = [c.id for c, _ in built.store.query(onnx.embed_query(q["question"]), 5)]

@@ -10,6 +10,7 @@ from ingest.clean import clean
 from ingest.load import load
 from kb.ask.render import to_text
 from kb.types import place
+from ingest.sync import sync_paths
 
 
 def chunks_of(kb, name):
@@ -21,7 +22,7 @@ def test_pdf_pages_are_kept_per_chunk(kb, docs):
         "WELDING PILOT REPORT\n\nThe Fresno pilot trained forty welders for union contractors.",
         "COHORT OUTCOMES\n\nEvery graduate of the second cohort completed a registered apprenticeship.",
     ], title="Welding Pilot Report")
-    report = kb.ingest([docs], progress=False)
+    report = sync_paths(kb, [docs], progress=False)
     assert report.files_added == 1 and not report.files_failed
     pages = {c.page for c in chunks_of(kb, "pilot.pdf")}
     assert pages == {1, 2}
@@ -33,7 +34,7 @@ def test_pdf_pages_are_kept_per_chunk(kb, docs):
 
 def test_vtt_cues_merge_into_turns_with_timestamp_and_speaker(kb, docs):
     (docs / "session.vtt").write_text(VTT, encoding="utf-8")
-    kb.ingest([docs], progress=False)
+    sync_paths(kb, [docs], progress=False)
     answer = kb.ask("How many graduates did the Fresno welding cohort place?")
     assert not answer.refused
     assert "thirty graduates" in answer.text
@@ -44,7 +45,7 @@ def test_vtt_cues_merge_into_turns_with_timestamp_and_speaker(kb, docs):
 
 def test_utf16_srt_transcript_is_read(kb, docs):
     (docs / "briefing.srt").write_bytes(SRT.encode("utf-16"))  # with BOM
-    report = kb.ingest([docs], progress=False)
+    report = sync_paths(kb, [docs], progress=False)
     assert not report.files_failed
     answer = kb.ask("Where does the bus mechanics program train apprentices?")
     assert "Oakland yard" in answer.text
@@ -60,14 +61,14 @@ def test_people_read_locators_never_character_offsets():
 
 def test_latin1_text_is_decoded_not_mangled(kb, docs):
     (docs / "cafe.txt").write_bytes("Café workers in San José formed a culinary training partnership.".encode("latin-1"))
-    kb.ingest([docs], progress=False)
+    sync_paths(kb, [docs], progress=False)
     (chunk,) = chunks_of(kb, "cafe.txt")
     assert "Café workers in San José" in chunk.text
 
 
 def test_html_keeps_visible_text_only(kb, docs):
     (docs / "notes.html").write_text(HTML, encoding="utf-8")
-    kb.ingest([docs], progress=False)
+    sync_paths(kb, [docs], progress=False)
     (chunk,) = chunks_of(kb, "notes.html")
     assert chunk.title == "Hospitality Partnership Notes"
     assert "ladder from room attendant to supervisor" in chunk.text
@@ -79,7 +80,7 @@ def test_html_keeps_visible_text_only(kb, docs):
 def test_markdown_headings_name_sections(kb, docs):
     (docs / "guide.md").write_text("# Partner Guide\n\n## Recruitment\n\nPartners recruit from reentry programs "
                                    "and community colleges across the region.\n", encoding="utf-8")
-    kb.ingest([docs], progress=False)
+    sync_paths(kb, [docs], progress=False)
     (chunk,) = chunks_of(kb, "guide.md")
     assert chunk.title == "Partner Guide"
     assert chunk.section == "Partner Guide > Recruitment"

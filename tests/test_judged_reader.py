@@ -8,6 +8,7 @@ from kb.ask.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, Judg
 from kb.ask.readers.judged import JudgedReader
 from tests.builders import LISTING
 from tests.fakes import KeyedLLM
+from ingest.sync import sync_paths
 
 BAKERY = """# Riverside Bakers Partnership
 
@@ -21,12 +22,12 @@ Graduates start at $23.40 an hour at partner bakeries.
 def welding_kb(kb: KnowledgeBase, docs) -> KnowledgeBase:
     (docs / "welding-listing.txt").write_text(LISTING, encoding="utf-8")
     (docs / "bakers.md").write_text(BAKERY, encoding="utf-8")
-    assert not kb.ingest([docs], progress=False).files_failed
+    assert not sync_paths(kb, [docs], progress=False).files_failed
     return kb
 
 
 def ask(kb: KnowledgeBase, question: str, script: dict, model: JudgeModel | None = None):
-    reader = kb.reader_with("judged", KeyedLLM(script))
+    reader = kb.make_reader("judged", KeyedLLM(script))
     assert isinstance(reader, JudgedReader)
     if model is not None:
         reader.model = model

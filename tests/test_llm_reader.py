@@ -19,6 +19,7 @@ from kb.settings import BUNDLED_CORPUS, Settings
 from kb.types import Chunk, Passage
 from kb.ask.verify import Evidence
 from tests.builders import LISTING
+from ingest.sync import sync_paths
 
 pytestmark = pytest.mark.slow
 FAQ = Path(__file__).parents[1] / "evals/wild/dev/b-bay-transit-hospitality/hospitality-careers-bridge-faq.html"
@@ -34,7 +35,7 @@ def llm_kb(tmp_path_factory, embedder) -> KnowledgeBase:
     (corpus / FAQ.name).write_bytes(FAQ.read_bytes())  # a wild-dev page: stipends for two programs of three
     kb = KnowledgeBase(Settings(store_dir=tmp_path_factory.mktemp("llm") / "store", reader="llm", model="minilm"),
                        embedder)
-    assert not kb.ingest([corpus], progress=False).files_failed
+    assert not sync_paths(kb, [corpus], progress=False).files_failed
     assert kb.reader.name == "llm", "the llm reader did not load: run `make setup`"
     return kb
 
@@ -174,7 +175,7 @@ def test_a_new_process_reads_the_fixed_prompt_back_from_disk_and_answers_the_sam
 
 
 def test_the_default_reader_answers_the_principles_as_well_as_quoting_does(llm_kb):
-    judged = llm_kb.reader_with("judged", llm_kb.reader.llm)
+    judged = llm_kb.make_reader("judged", llm_kb.reader.llm)
     question = "What are WED's four key principles?"
     quoted = llm_kb.ask(question, reader=llm_kb.extractive)
     answer = llm_kb.ask(question, reader=judged)
@@ -186,6 +187,6 @@ def test_the_default_reader_answers_the_principles_as_well_as_quoting_does(llm_k
 
 
 def test_the_default_reader_refuses_a_near_miss_the_model_would_answer(llm_kb):
-    answer = llm_kb.ask(NEAR_MISS, reader=llm_kb.reader_with("judged", llm_kb.reader.llm))
+    answer = llm_kb.ask(NEAR_MISS, reader=llm_kb.make_reader("judged", llm_kb.reader.llm))
     assert answer.refused and answer.text.startswith(REFUSAL), answer.text
     assert not re.search(r"\$\d", answer.text)

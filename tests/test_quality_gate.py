@@ -15,6 +15,7 @@ from evals.run import evaluate
 from evals.sets import EVAL_SETS, HERE, load_questions
 from kb.ask.pipeline import KnowledgeBase
 from kb.settings import Settings
+from ingest.sync import sync_paths
 
 THRESHOLDS = json.loads((HERE / "thresholds.json").read_text())
 SETS = list(THRESHOLDS["gate"])
@@ -61,7 +62,7 @@ def test_every_wild_dev_evidence_quote_is_in_a_chunk_of_the_dev_split(tmp_path, 
     """Retrieval scores and the dev labels rest on evidence quotes; one that no chunk holds after ingest (a table
     cell or a PDF line the cleaner renders differently) would count a right passage as irrelevant."""
     kb = KnowledgeBase(Settings(store_dir=tmp_path / "store", reader="extractive", model="minilm"), embedder)
-    assert not kb.ingest([EVAL_SETS["wild-dev"].corpus], progress=False).files_failed
+    assert not sync_paths(kb, [EVAL_SETS["wild-dev"].corpus], progress=False).files_failed
     texts = [c.text for c, _ in kb.store.iter_chunks()]
     missing = [f"{r['id']}: {quote!r}" for r in load_questions(EVAL_SETS["wild-dev"].questions)
                for quote in r["evidence"] if not any(relevant(t, [quote]) for t in texts)]

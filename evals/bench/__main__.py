@@ -16,6 +16,7 @@ from evals.bench.cache import CachedEmbedder
 from kb.models.load import get_embedder
 from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
+from ingest.sync import sync_paths
 
 log = logging.getLogger("bench")
 
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
         res["full_ingest"] = full
         res["noop"] = measure.noop_reingest(emb, folder(n), work / "noop", full["seconds"])
     bundled = KnowledgeBase(measure.bench_settings(measure.fresh_store(work, "bundled")), emb)
-    bundled.ingest([BUNDLED_CORPUS], progress=False)
+    sync_paths(bundled, [BUNDLED_CORPUS], progress=False)
     if "latency" not in skip:
         res["latency"] = {"bundled": measure.latency(bundled, questions)}
     for n in scales:
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
 def _store_with(emb, *folders: Path) -> KnowledgeBase:
     store = folders[1]
     kb = KnowledgeBase(measure.bench_settings(store), emb)
-    kb.ingest([folders[0], folders[2]], progress=False)
+    sync_paths(kb, [folders[0], folders[2]], progress=False)
     return kb
 
 
@@ -105,7 +106,7 @@ def _naive_vs_ours(emb, cached, distractors: Path, work: Path, questions: list[d
     peer = naive.run(emb, mixed, work / "naive-store", questions)
     ours_kb = KnowledgeBase(measure.bench_settings(work / "ours-mixed"), emb)
     t = time.perf_counter()
-    ours_kb.ingest([mixed], progress=False)
+    sync_paths(ours_kb, [mixed], progress=False)
     secs = time.perf_counter() - t
     ours = evalrun.run(ours_kb, questions, modes=("hybrid",))["retrievers"]["hybrid"]
     return {"corpus": f"bundled corpus + {distractors.name} (distractors)", "naive": peer,
@@ -120,7 +121,7 @@ def _server_latency(cached, folder: Path, work: Path, questions: list[dict]) -> 
     server = measure.ChromaServer(work / "server-data")
     try:
         kb = KnowledgeBase(measure.bench_settings(work / "server-local", chroma_url=server.url), cached)
-        kb.ingest([folder, BUNDLED_CORPUS], progress=False)
+        sync_paths(kb, [folder, BUNDLED_CORPUS], progress=False)
         kb.embedder  # noqa: B018 - the query side uses the real model through the cache wrapper
         return measure.latency(kb, questions) | {"chunks": kb.store.count(), "url": "loopback"}
     finally:

@@ -20,6 +20,7 @@ from evals.metrics import percentile
 from kb.models.embedder import Embedder
 from kb.ask.pipeline import KnowledgeBase
 from kb.settings import Settings
+from ingest.sync import sync_paths
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def encode_limit(emb: Embedder, texts: list[str]) -> dict:
 def ingest_once(emb, folders: list[Path], store: Path) -> tuple[dict, KnowledgeBase]:
     kb = KnowledgeBase(bench_settings(store), emb)
     t = time.perf_counter()
-    report = kb.ingest(folders, progress=False)
+    report = sync_paths(kb, folders, progress=False)
     secs = time.perf_counter() - t
     return {"seconds": round(secs, 2), "chunks": report.chunks_total,
             "chunks_per_s": round(report.chunks_total / secs, 1)}, kb
@@ -79,7 +80,7 @@ def ingest_vs_limit(emb: Embedder, folders: list[Path], work: Path, rounds: int)
 def noop_reingest(emb, folder: Path, store: Path, full_seconds: float) -> dict:
     kb = KnowledgeBase(bench_settings(store), emb)
     t = time.perf_counter()
-    report = kb.ingest([folder], progress=False)
+    report = sync_paths(kb, [folder], progress=False)
     secs = time.perf_counter() - t
     return {"files": report.files_seen, "seconds": round(secs, 2), "chunks_embedded": report.chunks_embedded,
             "full_ingest_seconds": full_seconds, "ratio_pct": round(secs / full_seconds * 100, 2)}

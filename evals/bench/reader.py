@@ -21,6 +21,7 @@ from evals.metrics import percentile
 from evals.sets import EVAL_SETS, load_questions
 from kb.ask.pipeline import KnowledgeBase
 from kb.settings import Settings
+from ingest.sync import sync_paths
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def measure(set_name: str, limit: int) -> dict[str, dict[str, float]]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.from_env(store_dir=Path(tmp) / "store", reader="judged")
         kb = KnowledgeBase(settings, long_running=True)  # the chat's setting: its latency is what users see
-        kb.ingest([spec.corpus], progress=False)
+        sync_paths(kb, [spec.corpus], progress=False)
         kb.ask("What is this about?")  # warm: the model's fixed prompt prefix is read here
         out: dict[str, dict[str, float]] = {}
         for name, reader in (("extractive", kb.extractive), ("judged", kb.reader)):

@@ -11,7 +11,6 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -23,12 +22,13 @@ from kb.models.load import get_embedder
 from kb.errors import ConfigError, DocumentNotFoundError, EmptyStoreError
 from kb.index.bm25 import BM25Index
 from kb.ask.question import QuestionInfo, analyse, is_follow_up, last_turn, list_items, ordinal_of
+from kb.ask.readers import registry
 from kb.ask.readers.base import Reader
 from kb.ask.readers.extractive import ExtractiveReader
 from kb.ask.retrieve import Retriever
-from kb.settings import READERS, Settings
+from kb.settings import Settings
 from kb.index.store import FileRecord, Store
-from kb.types import Answer, Chunk, IngestReport, Passage
+from kb.types import Answer, Chunk, Passage
 from kb.ask.verify import Verifier
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,10 @@ class KnowledgeBase:
 
     @functools.cached_property
     def retriever(self) -> Retriever:
-        self._same_model()
+        self.ensure_same_model()
         return Retriever(self.settings, self.store, self.embedder, self.bm25)
 
-    def _same_model(self) -> None:
+    def ensure_same_model(self) -> None:
         """Vectors from two models cannot be compared: a store built with another embedding model is
         re-embedded once, with a message, before it is searched or added to."""
         built_with = self.store.embedding_model()
@@ -92,25 +92,14 @@ class KnowledgeBase:
             log.warning("answering by quoting (extractive reader): %s", exc)
             return self.extractive
 
-    def make_reader(self, name: str) -> Reader:
-        if name == "extractive":
-            return self.extractive
-        if name not in READERS:
-            raise ConfigError(f"--reader must be one of {', '.join(READERS)}, not {name!r}")
-        from kb.models.load import get_llm
+    def make_reader(self, name: str, llm=None) -> Reader:
+        """The reader `name` (kb/ask/readers/registry.py); a model reader over `llm`, by default the one the
+        settings name (evals pass a cached one)."""
+        if registry.spec(name).uses_model and llm is None:
+            from kb.models.load import get_llm
 
-        return self.reader_with(name, get_llm(self.settings))
-
-    def reader_with(self, name: str, llm) -> Reader:
-        """A model reader (`llm` or `judged`) over the given backend (evals wrap it in a cache)."""
-        from kb.ask.judge import JudgeModel
-        from kb.ask.readers.judged import JudgedReader
-        from kb.ask.readers.llm import LLMReader
-
-        writer = LLMReader(self.settings, self.embedder, self.verifier, llm)
-        if name == "llm":
-            return writer
-        return JudgedReader(self.settings, self.embedder, self.verifier, writer, self.extractive, JudgeModel.load())
+            llm = get_llm(self.settings)
+        return registry.build(name, self.settings, self.embedder, self.verifier, self.extractive, llm)
 
     # asking -------------------------------------------------------------------------------------------
     def ask(self, question: str, history: list[dict] | None = None, *, mode: str | None = None,
@@ -145,7 +134,7 @@ class KnowledgeBase:
         the verified answer. Both readers read the same retrieved passages; the model runs in a worker
         thread; events arrive in order."""
         found = self._retrieve(question, history, None, docs=docs)
-        if isinstance(found, Answer) or self.reader is self.extractive:
+        if isinstance(found, Answer) or not self.reader.streams:
             yield "final", found if isinstance(found, Answer) else self._answer(found, self.reader, history)
             return
         events: queue.Queue = queue.Queue()
@@ -200,8 +189,6 @@ class KnowledgeBase:
     def _read(self, reader: Reader, q, qvec, passages, history, on_text):
         from kb.models.llm import LLMError
 
-        if reader is self.extractive:
-            return reader.read(q, qvec, passages, history)
         try:
             return reader.read(q, qvec, passages, history, on_text=on_text)
         except LLMError as exc:  # a model server that went away: quote instead of failing the question
@@ -225,28 +212,7 @@ class KnowledgeBase:
             return None
         return items[n - 1] if n > 0 else items[-1]
 
-    # ingesting ----------------------------------------------------------------------------------------
-    def ingest(self, paths: list[Path], progress: bool | None = None) -> IngestReport:
-        from ingest.sync import Syncer
-
-        self._same_model()
-        # The model loads only if something must be embedded: a no-op ingest never pays for it.
-        return Syncer(self.settings, self.store, lambda: self.embedder, self.bm25).run(paths, progress)
-
-    def remove(self, path: str) -> bool:
-        return self.take_out(path) is not None
-
-    def take_out(self, path: str):
-        """Remove one ingested file; returns what `put_back` needs to undo it (ingest.sync.Removed) or None."""
-        from ingest.sync import remove_document
-
-        return remove_document(self.store, self.bm25, path)
-
-    def put_back(self, removed) -> None:
-        from ingest.sync import restore_document
-
-        restore_document(self.store, self.bm25, removed)
-
+    # the library --------------------------------------------------------------------------------------
     def retitle(self, path: str, title: str) -> bool:
         """Give an ingested file's document the title a person chose (every name holding that content)."""
         records = self.store.file_records()

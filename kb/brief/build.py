@@ -27,9 +27,10 @@ from kb.ask.question import analyse
 from kb.ask.readers.extractive import W_COS, W_LEX, W_RANK
 from kb.text.sentences import stems
 from kb.types import Passage, Source
+from kb.ask.readers.prompts import fit_passages, heading
 from kb.brief.model import Brief, Near, Point, Prompt, ReadAloud, Topic
 from kb.brief.points import WholeList, not_a_claim, restates, whole_list
-from kb.text.units import Unit, readable, units
+from kb.text.units import Unit, units
 from kb.ask.verify import Evidence, names, numbers
 
 log = logging.getLogger(__name__)
@@ -243,7 +244,8 @@ class _TopicBuilder:
         """The model's key points on the passages that fit its budget; the bar moves as it writes."""
         from kb.models.llm import REFUSAL_PHRASE, LLMError
 
-        shown = _fit(reader.llm, self.kb.embedder, qvec, passages, self.settings.llm_context_tokens, self.settings.top_k)
+        shown = fit_passages(reader.llm, self.kb.embedder, qvec, passages, self.settings.llm_context_tokens,
+                             self.settings.top_k)
         max_tokens = 2 * self.settings.llm_max_tokens
         written = [0]
 
@@ -438,40 +440,10 @@ Topic: how the partnership started and how it trains""",
                  "- Graduates earn at least $21.50 an hour at partner hotels [2].")
 
 
-def _fit(llm, embedder, qvec: np.ndarray, passages: list[Passage], budget: int, k: int) -> list[tuple[Passage, str]]:
-    """Passages in rank order while the model's token budget lasts, as the answer path gives them: one longer
-    than its share (the first one's is double) gives its units closest to the topic, in document order."""
-    share = max(60, budget // (min(k, len(passages)) + 1))
-    shown: list[tuple[Passage, str]] = []
-    for rank, p in enumerate(passages[:k]):
-        cap = min(budget, share * (2 if rank == 0 else 1))
-        text = readable(p.chunk.text)
-        if llm.count_tokens(text) + 12 > cap:
-            us = [u for u in units(p.chunk.text) if u.quotable]
-            sims = embedder.vectors([u.text for u in us]) @ qvec if us else np.zeros(0)
-            chosen, spent = [], 0
-            for j in np.argsort(-sims):
-                cost = llm.count_tokens(us[j].text) + 2
-                if spent + cost <= cap - 12:
-                    chosen.append(int(j))
-                    spent += cost
-            text = "\n".join(("• " if us[j].kind == "item" else "") + us[j].text for j in sorted(chosen))
-        cost = llm.count_tokens(text) + 12
-        if not text or cost > budget:
-            break
-        shown.append((p, text))
-        budget -= cost
-    return shown or [(passages[0], readable(passages[0].chunk.text))]
-
-
 def _brief_messages(title: str, shown: list[tuple[Passage, str]]) -> list[dict]:
     from kb.models.llm import REFUSAL_PHRASE
 
-    blocks = []
-    for i, (p, text) in enumerate(shown, 1):
-        c = p.chunk
-        where = c.section or (f"p. {c.page}" if c.page is not None else "")
-        blocks.append(f"[{i}] {c.title}: {where}\n{text}" if where else f"[{i}] {c.title}\n{text}")
+    blocks = [f"[{i}] {heading(p)}\n{text}" for i, (p, text) in enumerate(shown, 1)]
     return [{"role": "system", "content": BRIEF_SYSTEM.format(refusal=REFUSAL_PHRASE)},
             {"role": "user", "content": BRIEF_EXAMPLE[0]}, {"role": "assistant", "content": BRIEF_EXAMPLE[1]},
             {"role": "user", "content": "\n\n".join(blocks) + "\n\nTopic: " + " ".join(title.split())}]

@@ -42,7 +42,8 @@ def get_embedder(model: str = "minilm", cache: Path | None = None, backend: str 
 def export_onnx(model: str, cache: Path) -> Path:
     """Make (or find current) the ONNX export of `model` now, trying again if it failed before: `hrtp prepare`.
     Raises kb.onnx_export.ExportError."""
-    from kb.models.cache import embedding_model_path, onnx_export_dir
+    from kb.models.cache import embedding_model_path
+    from kb.models.onnx import onnx_export_dir
 
     path = embedding_model_path(model, cache)
     return onnx_export_dir(_file_key(model, path), path, cache, retry=True)
@@ -56,7 +57,8 @@ def _file_key(model: str, path: Path) -> str:
 
 
 def _load(model: str, path: Path, cache: Path, backend: str, packed: bool) -> Embedder:
-    from kb.models.cache import onnx_export_dir, source_stamp
+    from kb.models.cache import source_stamp
+    from kb.models.onnx import onnx_export_dir
 
     name, key = model_name(model), _file_key(model, path)
     embedder: Embedder | None = None

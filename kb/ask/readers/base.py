@@ -1,15 +1,18 @@
 """Readers turn a question and its ranked passages into a draft answer in which every sentence cites a passage.
 
-    Reader.read(question, qvec, passages, history) -> Draft
+    Reader.read(q, qvec, passages, history, on_text) -> Draft
     ├── ExtractiveReader  quotes sentences of the passages: 20 ms, never paraphrases; the fast mode and fallback
-    └── LLMReader         a language model reads and writes; kb/ask/verify.py keeps only what the passages back
+    ├── LLMReader         a language model reads and writes; kb/ask/verify.py keeps only what the passages back
+    └── JudgedReader      both of the above, and a calibrated judgement of each sentence (the default)
 
-Both hand their claims to the same `Verifier`; a refusal says REFUSAL and lists the closest passages.
+The base class handles "no passages" once; a refusal says REFUSAL and lists the closest passages.
+Readers are made by name in kb/ask/readers/registry.py.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from abc import ABC, abstractmethod
+from typing import Callable
 
 import numpy as np
 
@@ -18,11 +21,20 @@ from kb.ask.question import QuestionInfo
 from kb.types import Draft, Dropped, Passage, Source
 
 
-class Reader(Protocol):
+class Reader(ABC):
     name: str
+    streams: bool = False  # calls `on_text` with its words as it writes them
 
-    def read(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage],
-             history: list[dict] | None = None) -> Draft: ...
+    def read(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage], history: list[dict] | None = None,
+             on_text: Callable[[str], None] | None = None) -> Draft:
+        if not passages:
+            return refusal(passages, "no passages", self.name)
+        return self.answer(q, qvec, passages, history, on_text)
+
+    @abstractmethod
+    def answer(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage], history: list[dict] | None,
+               on_text: Callable[[str], None] | None) -> Draft:
+        """The draft for at least one passage."""
 
 
 def refusal(passages: list[Passage], reason: str, reader: str, dropped: list[Dropped] | None = None) -> Draft:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Callable
+
 import numpy as np
 
 from kb.ask.claims import Claim
 from kb.models.embedder import Embedder
 from kb.ask.question import QuestionInfo
-from kb.ask.readers.base import compose, refusal
+from kb.ask.readers.base import Reader, compose, refusal
 from kb.types import Draft
 from kb.settings import Settings
 from kb.text.sentences import stems
@@ -47,7 +49,7 @@ class Candidate:
         return self.unit.text
 
 
-class ExtractiveReader:
+class ExtractiveReader(Reader):
     name = NAME
 
     def __init__(self, settings: Settings, embedder: Embedder, verifier: Verifier) -> None:
@@ -55,10 +57,8 @@ class ExtractiveReader:
         self.embedder = embedder
         self.verifier = verifier
 
-    def read(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage],
-             history: list[dict] | None = None) -> Draft:
-        if not passages:
-            return refusal(passages, "no passages", NAME)
+    def answer(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage], history: list[dict] | None,
+               on_text: Callable[[str], None] | None = None) -> Draft:
         picked, reason = self.propose(q, qvec, passages)
         if reason:
             return refusal(passages, reason, NAME)
@@ -199,3 +199,9 @@ def _answers_something(u: Unit) -> bool:
     if u.kind == "heading":
         return any(ch.isdigit() for ch in text) and len(text.split()) >= 3
     return len(text.split()) >= 4 and not text.isupper()
+
+
+def build(settings: Settings, embedder: Embedder, verifier: Verifier, quoter: "ExtractiveReader | None",
+          llm=None) -> ExtractiveReader:
+    """The registry's factory (kb/ask/readers/registry.py)."""
+    return quoter or ExtractiveReader(settings, embedder, verifier)

@@ -26,7 +26,7 @@ from kb.models.embedder import Embedder
 from kb.ask.judge import Candidate, JudgeModel
 from kb.models.llm import REFUSAL_PHRASE
 from kb.ask.question import QuestionInfo
-from kb.ask.readers.base import compose, refusal
+from kb.ask.readers.base import Reader, compose, refusal
 from kb.types import Draft
 from kb.ask.readers.extractive import ExtractiveReader
 from kb.ask.readers.lists import restore_lists
@@ -55,8 +55,9 @@ class Judgement:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-class JudgedReader:
+class JudgedReader(Reader):
     name = NAME
+    streams = True
 
     def __init__(self, settings: Settings, embedder: Embedder, verifier: Verifier, writer: LLMReader,
                  quoter: ExtractiveReader, model: JudgeModel) -> None:
@@ -71,10 +72,8 @@ class JudgedReader:
     def llm(self):
         return self.writer.llm
 
-    def read(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage],
-             history: list[dict] | None = None, on_text: Callable[[str], None] | None = None) -> Draft:
-        if not passages:
-            return refusal(passages, "no passages", NAME)
+    def answer(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage], history: list[dict] | None,
+               on_text: Callable[[str], None] | None = None) -> Draft:
         judgement = self.weigh(q, qvec, passages, history, on_text)
         draft = decide(judgement, self.model)
         draft.timings.update(judgement.timings)
@@ -227,3 +226,9 @@ def _unique(claims: list[Claim]) -> list[Claim]:
             seen.add(c.text)
             out.append(c)
     return out
+
+
+def build(settings: Settings, embedder: Embedder, verifier: Verifier, quoter: ExtractiveReader, llm) -> JudgedReader:
+    """The registry's factory (kb/ask/readers/registry.py): the llm reader writes, `quoter` quotes."""
+    return JudgedReader(settings, embedder, verifier, LLMReader(settings, embedder, verifier, llm), quoter,
+                        JudgeModel.load())
