@@ -71,8 +71,9 @@ def test_a_chat_on_a_chroma_server_answers_ask_from_a_fresh_folder(chroma_url, e
 
     from test_resident import HANDED_OVER, ask, start_chat, stop
 
-    KnowledgeBase(Settings(store_dir=tmp_path / "seed", chroma_url=chroma_url, reader="extractive", model="minilm"),
-                  embedder).ingest([BUNDLED_CORPUS], progress=False)
+    seed = KnowledgeBase(Settings(store_dir=tmp_path / "seed", chroma_url=chroma_url, reader="extractive",
+                                  model="minilm"), embedder)
+    sync_paths(seed, [BUNDLED_CORPUS], progress=False)
     monkeypatch.setenv("HRTP_CHROMA_URL", chroma_url)
     fresh = tmp_path / "fresh"
     proc = start_chat(fresh, dict(os.environ))
