@@ -6,7 +6,6 @@ different content gets a numbered variant), and identical content reuses the fil
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import unicodedata
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from ingest.load import RECORDINGS, SUPPORTED, detect_encoding
 from kb.errors import LoadError
+from kb.files import sha256_file
 
 MAX_UPLOAD_MB = 50
 
@@ -69,11 +69,11 @@ def save_upload(src: Path, original_name: str, uploads: Path, max_mb: int = MAX_
     if problem:
         return Saved(None, name, problem)
     uploads.mkdir(parents=True, exist_ok=True)
-    digest = _sha(src)
+    digest = sha256_file(src)
     target = uploads / name
     n = 1
     while target.exists():
-        if _sha(target) == digest:
+        if sha256_file(target) == digest:
             return Saved(target, name, sha=digest, existed=True)  # the same document again: nothing to overwrite
         n += 1
         target = uploads / f"{Path(name).stem}-{n}{ext}"
@@ -81,11 +81,3 @@ def save_upload(src: Path, original_name: str, uploads: Path, max_mb: int = MAX_
         return Saved(None, name, "refused: the name points outside the upload folder")
     shutil.copyfile(src, target)
     return Saved(target, target.name, sha=digest)
-
-
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()

@@ -34,7 +34,7 @@ class CachedLLM:
             row = self._db.execute("select value from gen where key = ?", (key,)).fetchone()
         if row:
             saved = json.loads(row[0])
-            gen = Generation(saved["text"], saved["p_refusal"], saved.get("ms", 0.0))
+            gen = Generation(saved["text"], saved["p_refusal"])
             if on_text:
                 on_text(gen.text)
             return gen

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ingest.load import Segment
 from kb.text.sentences import sentence_spans
-from kb.text.units import heading_level, heading_text, is_item, is_key_value
+from kb.text.lines import heading_level, heading_text, is_item, is_key_value
 from kb.types import Chunk
 
 SEP = "\n\n"

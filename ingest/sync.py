@@ -36,6 +36,7 @@ from ingest.load import Segment, load
 from ingest.manifest import MANIFEST_NAME, fallback_title, meta_for
 from kb.models.embedder import Embedder
 from kb.errors import ConfigError, IngestLockedError, LoadError
+from kb.files import sha256_file
 from kb.index.bm25 import BM25Index
 from kb.text.injection import injection_in
 from kb.settings import Settings
@@ -79,11 +80,7 @@ def file_sha(path: Path) -> str:
     try:
         if path.is_symlink() and not path.exists():
             raise LoadError(str(path), "broken symbolic link, or a symbolic link loop")
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            while block := fh.read(1 << 20):
-                h.update(block)
-        return h.hexdigest()
+        return sha256_file(path)
     except (OSError, RuntimeError) as exc:
         raise LoadError(str(path), f"cannot read the file ({getattr(exc, 'strerror', None) or exc})") from exc
 

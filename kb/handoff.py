@@ -1,6 +1,6 @@
 """A running `hrtp chat` answers `hrtp ask` for the shell, so a one-shot question does not pay again for
-starting the libraries and loading the models (issue 13: a cold llm ask cost the process start + the model
-load + the answer; handed to the chat it costs the answer and a quarter of a second).
+starting the libraries and loading the models. The chat gives `serve_ask` its own answer callback; this module
+knows only the record, the token and HTTP.
 
 The chat serves one endpoint, `POST /ask`, on a loopback port of its own, and says where in
 `<store>/resident.json` (owner-only, 0600): its port, its pid, a random token and a fingerprint of every

@@ -35,7 +35,7 @@ def _isolated_env(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return get_embedder()
+    return get_embedder("minilm")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import re
 import pytest
 
 from kb.ask.claims import REFUSAL, split_claims
-from kb.text.sentences import normalize_ws
 
 WED_TITLE = "Championing High Road Partnerships (WED)"
 PRINCIPLES = ("Industry Driven", "Worker Centered", "Community Focused", "Results Measured")
@@ -100,3 +99,7 @@ def test_answer_json_has_the_documented_contract(corpus_kb):
     cite = data["citations"][0]
     assert {"n", "source", "title", "locator", "text"} <= set(cite)
     assert cite["source"].endswith("004_8062b040de50f6b4.txt") and cite["title"] == WED_TITLE
+
+
+def normalize_ws(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()

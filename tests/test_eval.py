@@ -88,7 +88,7 @@ class _Model:
 
     def generate(self, messages, *, max_tokens, on_text=None) -> Generation:
         self.calls += 1
-        return Generation(f"Answer {self.calls} of {self.build} [1].", 0.01, 5.0)
+        return Generation(f"Answer {self.calls} of {self.build} [1].", 0.01)
 
 
 def test_the_eval_cache_replays_an_answer_but_not_one_from_another_llama_build(tmp_path):

@@ -15,9 +15,8 @@ from typing import Iterator
 
 import numpy as np
 
-from kb.ask.claims import REFUSAL
 from kb.models.embedder import Embedder
-from kb.models.registry import model_name
+from kb.models.registry import alias_of, model_name
 from kb.models.load import get_embedder
 from kb.errors import ConfigError, DocumentNotFoundError, EmptyStoreError
 from kb.index.bm25 import BM25Index
@@ -39,7 +38,7 @@ MAX_QUESTION_CHARS = 2000
 class KnowledgeBase:
     def __init__(self, settings: Settings, embedder: Embedder | None = None, *, long_running: bool = False) -> None:
         """long_running: this process answers many questions (the chat, an eval, a questions file), so the
-        embedder packs its weights at load: 0.4 s more to start, a warm answer in 30 ms instead of 50 (mpnet)."""
+        embedder packs its weights at load: slower to start, faster to answer (BENCHMARKS.md)."""
         self.settings = settings
         self._embedder = embedder
         self._long_running = long_running
@@ -66,7 +65,7 @@ class KnowledgeBase:
             n = self.store.count()
             log.warning("The store at %s was built with %s; re-embedding its %d passages with %s (once; "
                         "--model %s keeps the old one).", self.store.location, built_with, n, model,
-                        "minilm" if built_with == "all-MiniLM-L6-v2" else "mpnet")
+                        alias_of(built_with) or built_with)
             t = time.perf_counter()
             self.store.reembed(lambda texts: self.embedder.embed_batch(texts, self.settings.embed_batch), model)
             self.bm25.rebuild()
@@ -257,7 +256,7 @@ class KnowledgeBase:
         }
 
 
-__all__ = ["KnowledgeBase", "REFUSAL"]
+__all__ = ["KnowledgeBase"]
 
 
 @dataclass(frozen=True)

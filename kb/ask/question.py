@@ -10,14 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kb.text.sentences import stems
+from kb.text.terms import ORDINALS, stems
 
 # Words every HRTP passage shares; they say nothing about which passage answers.
 DOMAIN = frozenset(stems("hrtp hrtps high road roads training partnership partnerships california"))
 
-_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-             "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "last": -1, "final": -1}
-_ORDINAL_RE = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b(?:\s+(?:one|item|point|principle|element|component|"
+_ORDINAL_RE = re.compile(r"\b(" + "|".join(ORDINALS) + r")\b(?:\s+(?:one|item|point|principle|element|component|"
                          r"strategy|part|of (?:them|those|these)))?", re.I)
 _ANAPHORA = re.compile(r"\b(it|its|that|this|they|them|their|those|these|he|she|him|her|there|ones?)\b|"
                        r"^(and|but|so|also|what about|how about|why|how so|more|elaborate|explain|tell me more)\b", re.I)
@@ -102,7 +100,7 @@ def list_items(text: str) -> list[str]:
 
 def ordinal_of(question: str) -> int | None:
     m = _ORDINAL_RE.search(question)
-    return _ORDINALS[m.group(1).lower()] if m else None
+    return ORDINALS[m.group(1).lower()] if m else None
 
 
 def is_follow_up(question: str) -> bool:

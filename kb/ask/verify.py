@@ -28,19 +28,15 @@ from kb.ask.claims import Claim
 from kb.models.embedder import Embedder
 from kb.index.bm25 import TermStats
 from kb.settings import Settings
-from kb.text.sentences import STOPWORDS, stems
+from kb.text.terms import NUMBER_WORDS, STOPWORDS, stems
 from kb.types import Dropped, Passage
-from kb.text.units import Unit, heading_text, units
+from kb.text.units import Unit, units
+from kb.text.lines import heading_text
 
 
 # numbers ----------------------------------------------------------------------------------------------------
 _NUM = re.compile(r"(?<![\w.:])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(million|billion|thousand|mil|bn|[kmb])\b)?", re.I)
 _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mil": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "b": 1e9}
-# "one" is left out: in prose it is nearly always a pronoun ("one of the partners").
-_WORD_NUM = {w: i for i, w in enumerate("zero _ two three four five six seven eight nine ten eleven twelve thirteen "
-                                        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()) if w != "_"}
-_WORD_NUM.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-                  "hundred": 100, "dozen": 12})
 
 
 def numbers(text: str) -> set[float]:
@@ -52,8 +48,8 @@ def numbers(text: str) -> set[float]:
         out.add(round(value * _SCALE.get(scale, 1.0), 2))
     for w in re.findall(r"[a-z]+(?:-[a-z]+)?", text.lower()):
         parts = w.split("-")
-        if all(p in _WORD_NUM for p in parts):
-            out.add(float(sum(_WORD_NUM[p] for p in parts)))
+        if all(p in NUMBER_WORDS for p in parts):
+            out.add(float(sum(NUMBER_WORDS[p] for p in parts)))
     return out
 
 

@@ -25,7 +25,7 @@ from kb.ask.claims import Claim, parse
 from kb.errors import EmptyStoreError
 from kb.ask.question import analyse
 from kb.ask.readers.extractive import W_COS, W_LEX, W_RANK
-from kb.text.sentences import stems
+from kb.text.terms import stems
 from kb.types import Passage, Source
 from kb.ask.readers.prompts import fit_passages, heading
 from kb.brief.model import Brief, Near, Point, Prompt, ReadAloud, Topic

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.text.sentences import stems
+from kb.text.terms import stems
 from kb.types import Chunk, Passage
 from kb.text.units import Unit, units
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kb.index.store import Store
-from kb.text.sentences import stemmer, stems
+from kb.text.terms import stemmer, stems
 
 log = logging.getLogger(__name__)
 FORMAT = 2  # what an index holds (2: title in the text, term counts); a cache of another format is rebuilt

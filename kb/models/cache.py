@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from kb.errors import ConfigError
+from kb.files import sha256_file
 from kb.models.registry import (EMBEDDING_MODELS, GGUF_NAME, GGUF_PARTS, GGUF_SHA256, GGUF_SIZE, MPNET_NAME,
                                 MPNET_PARTS, WHISPER_FILES, WHISPER_NAME, WHISPER_SHA256, WHISPER_SIZE)
 
@@ -147,7 +148,7 @@ def assemble(target: Path, pieces: Callable[[], list[Path]], sha256: str, size: 
     with lock(cache, target.name):
         if _is_verified(target, note, sha256, size):
             return target
-        if target.exists() and target.stat().st_size == size and _sha256(target) == sha256:
+        if target.exists() and target.stat().st_size == size and sha256_file(target) == sha256:
             note.write_text(sha256 + "\n")
             return target
         log.warning("assembling %s into %s (once)", label, target)
@@ -207,14 +208,6 @@ def _is_verified(target: Path, note: Path, sha256: str, size: int) -> bool:
         return target.stat().st_size == size and note.read_text().strip() == sha256
     except OSError:
         return False
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 22):
-            h.update(block)
-    return h.hexdigest()
 
 
 def lock(cache: Path, name: str) -> "FileLock":

@@ -10,8 +10,8 @@ Both give the same vectors, so a store built by one is searched by the other. `g
 told otherwise, and falls back to sentence-transformers with a warning that says why.
 
 `vectors()` (passage sentences, which the readers and the verifier embed for every question) is also kept on
-disk (`VectorMemo`): a sentence embedded once, by any process, is not embedded again by the next one. With
-mpnet that is most of a cold `hrtp ask` (about 2.5 s of CPU for the 17 sentences of five passages).
+disk (`VectorMemo`): a sentence embedded once, by any process, is not embedded again by the next one (with
+mpnet, most of a cold `hrtp ask`; BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from kb.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-# ONNX Runtime on 2 cores encodes mpnet fastest a few texts at a time: 16 passage sentences took 0.73 s in batches
-# of 4 and 1.05 s in one batch of 16 (or one at a time). Sorted by length, small batches also pad little.
+# ONNX Runtime on 2 cores encodes mpnet fastest a few texts at a time (BENCHMARKS.md); sorted by length, small
+# batches also pad little.
 SMALL_BATCH = 4
 
 

@@ -40,7 +40,6 @@ class LLMError(KBError):
 class Generation:
     text: str
     p_refusal: float | None  # None when the backend cannot report token probabilities
-    ms: float = 0.0
 
 
 class LLM(Protocol):
@@ -138,7 +137,6 @@ class LocalLLM:
             return scores
 
         parts: list[str] = []
-        t = time.perf_counter()
         with self._lock:
             stream = self._llm.create_chat_completion(
                 messages, temperature=0.0, max_tokens=max_tokens, stream=True,
@@ -151,7 +149,7 @@ class LocalLLM:
                         on_text(delta)
             if self._state and not self.restored_tokens and not self._state.exists():
                 self._save()
-        return Generation("".join(parts), first[0] if first else None, (time.perf_counter() - t) * 1000)
+        return Generation("".join(parts), first[0] if first else None)
 
 
 def _build_id() -> str:
@@ -190,17 +188,16 @@ class ServerLLM:
     def generate(self, messages: list[dict], *, max_tokens: int,
                  on_text: Callable[[str], None] | None = None) -> Generation:
         body = {"model": self.name, "messages": messages, "temperature": 0, "max_tokens": max_tokens, "stream": True}
-        t = time.perf_counter()
         try:
-            return self._stream(body, on_text, t)
+            return self._stream(body, on_text)
         except LLMError:
             if not self._logprobs:
                 raise
             self._logprobs = False  # some servers refuse logprobs; answer without the refusal probability
             log.info("the model server refused logprobs; answering without them")
-            return self._stream(body, on_text, t)
+            return self._stream(body, on_text)
 
-    def _stream(self, body: dict, on_text, t: float) -> Generation:
+    def _stream(self, body: dict, on_text) -> Generation:
         import httpx
 
         if self._logprobs:
@@ -224,7 +221,7 @@ class ServerLLM:
                             on_text(delta)
         except httpx.HTTPError as exc:
             raise LLMError(f"the model server at {self.url} failed ({exc.__class__.__name__}); is it still running?") from exc
-        return Generation("".join(parts), p_refusal, (time.perf_counter() - t) * 1000)
+        return Generation("".join(parts), p_refusal)
 
 
 def _refusal_from_logprobs(logprobs: dict | None) -> float | None:

@@ -20,7 +20,7 @@ _LOCK = threading.Lock()
 BACKENDS = ("auto", "onnx", "torch")
 
 
-def get_embedder(model: str = "minilm", cache: Path | None = None, backend: str = "auto", *,
+def get_embedder(model: str = "mpnet", cache: Path | None = None, backend: str = "auto", *,
                  packed: bool = False) -> Embedder:
     """The process-wide embedder for `model` (mpnet, minilm or a folder); packaged models come from kb/weights.
     backend: "onnx" (or fail), "torch" (sentence-transformers), "auto" (ONNX, else sentence-transformers).

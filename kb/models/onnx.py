@@ -1,7 +1,7 @@
 """Export a sentence-transformers model to ONNX, once, and check it against sentence-transformers.
 
 The query path then runs the same network through ONNX Runtime and `tokenizers` (kb/models/embedder.py), with no
-torch in the process: importing sentence-transformers alone took 5.4 s of a 9 s cold `hrtp ask`.
+torch in the process, so a cold `hrtp ask` does not pay for importing sentence-transformers.
 
 What is written into the output folder:
 - `model.onnx` + `model.onnx.data`: the transformer (token ids and mask in, last hidden states out), with

@@ -24,3 +24,8 @@ MODEL_NAMES = {"minilm": "all-MiniLM-L6-v2", "mpnet": "all-mpnet-base-v2"}
 def model_name(model: str) -> str:
     """The name vectors are recorded under, known without loading the model."""
     return MODEL_NAMES.get(model) or Path(model).name
+
+
+def alias_of(name: str) -> str | None:
+    """The short name (`mpnet`, `minilm`) of a packaged model's full name, or None."""
+    return next((alias for alias, full in MODEL_NAMES.items() if full == name), None)

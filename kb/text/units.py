@@ -1,7 +1,6 @@
 """A passage as the units a reader may quote: headings, list items, key-value lines and sentences.
 
-The line conventions are those of ingest/structure.py (`#` headings, `•`/`1.` items, `Label: value` lines,
-paragraph lines). A unit's span is exact: `passage[start:end]` is its text, without markup, so a quote of it
+The line grammar is kb/text/lines.py's. A unit's span is exact: `passage[start:end]` is its text, without markup, so a quote of it
 verifies as a substring of the passage. A unit holding instruction-like text (kb/text/injection.py) is `screened`:
 readers never quote it and never show it to a model; the rest of the passage stays usable.
 """
@@ -12,14 +11,8 @@ import re
 from dataclasses import dataclass
 
 from kb.text.injection import injection_in
+from kb.text.lines import ITEM, MD_HEADING, heading_text, line_kind
 from kb.text.sentences import sentence_spans
-
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
-_ITEM = re.compile(r"^(?:•|\d{1,2}[.)])\s+")
-# "Application Deadline: March 14, 2025", "Successful Graduates (To Date): 347", "Grantee: X; County: Y".
-_KV = re.compile(r"^([A-Z0-9][^:.!?\n]{0,58}?)\s*:\s+\S")
-_KV_MAX_WORDS = 40
-
 
 @dataclass(frozen=True)
 class Unit:
@@ -33,57 +26,6 @@ class Unit:
     @property
     def quotable(self) -> bool:
         return not self.screened
-
-
-def heading_level(lines: list[str], i: int) -> int:
-    """0, or the level of line `i` as a heading: Markdown `#`, an ALL-CAPS line, or a short title-like line
-    standing alone between blank lines with text after it."""
-    line = lines[i].strip()
-    if not line:
-        return 0
-    m = _MD_HEADING.match(line)
-    if m:
-        return len(m.group(1))
-    n_words = len(line.split())
-    if n_words > 12 or line[-1] in ".,;:!" or _ITEM.match(line) or is_key_value(line):
-        return 0
-    letters = [c for c in line if c.isalpha()]
-    if len(letters) >= 3 and all(c.isupper() for c in letters):
-        return 1
-    alone = (i == 0 or not lines[i - 1].strip()) and (i + 1 < len(lines) and not lines[i + 1].strip())
-    has_body = any(ln.strip() for ln in lines[i + 1 :])
-    if alone and has_body and line[0].isupper() and n_words <= 10:
-        return 2
-    return 0
-
-
-def heading_text(line: str) -> str:
-    m = _MD_HEADING.match(line.strip())
-    return m.group(2) if m else line.strip()
-
-
-def is_item(line: str) -> bool:
-    return bool(_ITEM.match(line.strip()))
-
-
-def is_key_value(line: str) -> bool:
-    s = line.strip()
-    m = _KV.match(s)
-    return bool(m) and len(m.group(1).split()) <= 7 and len(s.split()) <= _KV_MAX_WORDS
-
-
-def line_kind(lines: list[str], i: int) -> str:
-    """"heading" | "item" | "kv" | "para" | "" (blank) for line `i`."""
-    s = lines[i].strip()
-    if not s:
-        return ""
-    if heading_level(lines, i):
-        return "heading"
-    if is_item(s):
-        return "item"
-    if is_key_value(s):
-        return "kv"
-    return "para"
 
 
 def units(text: str) -> list[Unit]:
@@ -124,7 +66,7 @@ def _units(text: str) -> list[Unit]:
                 out.append(_unit(text, start, start + len(body), "kv", i))
             else:
                 if kind == "item":
-                    marker = _ITEM.match(body)
+                    marker = ITEM.match(body)
                     start, body = start + marker.end(), body[marker.end():]
                 for j, (a, b) in enumerate(sentence_spans(body)):
                     out.append(_unit(text, start + a, start + b, kind if j == 0 and kind == "item" else "sentence", i))
@@ -144,4 +86,4 @@ def readable(text: str) -> str:
     screened = [u for u in us if u.screened]
     for u in reversed(screened):
         text = text[: u.start] + "[text removed: instructions to a chatbot]" + text[u.end :]
-    return "\n".join(heading_text(ln) if _MD_HEADING.match(ln.strip()) else ln for ln in text.split("\n"))
+    return "\n".join(heading_text(ln) if MD_HEADING.match(ln.strip()) else ln for ln in text.split("\n"))

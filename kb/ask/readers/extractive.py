@@ -24,7 +24,7 @@ from kb.ask.question import QuestionInfo
 from kb.ask.readers.base import Reader, compose, refusal
 from kb.types import Draft
 from kb.settings import Settings
-from kb.text.sentences import stems
+from kb.text.terms import stems
 from kb.types import Passage
 from kb.text.units import Unit, units
 from kb.ask.verify import Evidence, Verifier

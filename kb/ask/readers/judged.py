@@ -32,7 +32,7 @@ from kb.ask.readers.extractive import ExtractiveReader
 from kb.ask.readers.lists import restore_lists
 from kb.ask.readers.llm import LLMReader
 from kb.settings import Settings
-from kb.text.sentences import stems
+from kb.text.terms import stems
 from kb.types import Passage
 from kb.ask.verify import Evidence, Verifier
 from kb.types import Dropped

@@ -14,7 +14,7 @@ import re
 from dataclasses import replace
 
 from kb.ask.claims import Claim
-from kb.text.sentences import words
+from kb.text.terms import words
 from kb.text.units import Unit
 from kb.ask.verify import Evidence
 
