@@ -4,7 +4,7 @@
     ├── OnnxEmbedder   ONNX Runtime + `tokenizers` over an export of the model made once (kb/models/onnx.py):
     │                  no torch in the process, so a cold `hrtp ask` starts in about a second
     └── TorchEmbedder  sentence-transformers: the reference the export is checked against (cosine >= 0.9999,
-                       tests/test_fast_start.py), and the fallback when no export can be made
+                       tests/kb/test_fast_start.py), and the fallback when no export can be made
 
 Both give the same vectors, so a store built by one is searched by the other. `get_embedder` picks ONNX unless
 told otherwise, and falls back to sentence-transformers with a warning that says why.

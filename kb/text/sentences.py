@@ -54,7 +54,7 @@ def _nltk_modules_alone():
     scikit-learn: over a second of a cold `hrtp ask`, for the Punkt module and a few small siblings. Inside,
     stand-ins take the place of the packages `nltk` and `nltk.tokenize`; on leaving, every nltk module
     imported inside is taken out of sys.modules again. The objects made inside keep working (Punkt imports
-    nothing more while it tokenizes; tests/test_fast_start.py checks), and a later `import nltk` anywhere
+    nothing more while it tokenizes; tests/kb/test_fast_start.py checks), and a later `import nltk` anywhere
     loads nltk whole, untouched by this. When nltk is already imported, this does nothing."""
     if "nltk" in sys.modules:
         yield

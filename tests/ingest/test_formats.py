@@ -87,11 +87,11 @@ def test_markdown_headings_name_sections(kb, docs):
 
 
 def test_all_caps_line_is_a_heading_and_lists_stay_with_their_intro():
-    text = clean((Path(__file__).parent.parent / "corpus" / "004_8062b040de50f6b4.txt").read_text())
+    text = clean((Path(__file__).parents[2] / "corpus" / "004_8062b040de50f6b4.txt").read_text())
     spans = chunk_text(text, max_words=160)
     list_chunk = next(text[s:e] for s, e, _ in spans if "4 key principles:" in text[s:e])
     assert all(p in list_chunk for p in ("Industry Driven", "Worker Centered", "Community Focused", "Results Measured"))
-    brochure = clean((Path(__file__).parent.parent / "corpus" / "000_a2dfeb2a8231d9d3.txt").read_text())
+    brochure = clean((Path(__file__).parents[2] / "corpus" / "000_a2dfeb2a8231d9d3.txt").read_text())
     sections = {sec for _, _, sec in chunk_text(brochure, 160)}
     assert "HOW DO HIGH ROAD PARTNERSHIPS WORK?" in sections
     assert "HRTP CORE COMPONENTS > Worker-Centered" in sections

@@ -22,7 +22,7 @@ from tests.builders import LISTING
 from ingest.sync import sync_paths
 
 pytestmark = pytest.mark.slow
-FAQ = Path(__file__).parents[1] / "evals/wild/dev/b-bay-transit-hospitality/hospitality-careers-bridge-faq.html"
+FAQ = Path(__file__).parents[2] / "evals/wild/dev/b-bay-transit-hospitality/hospitality-careers-bridge-faq.html"
 PRINCIPLES = ("Industry Driven", "Worker Centered", "Community Focused", "Results Measured")
 
 

@@ -25,7 +25,7 @@ from kb.ask.verify import Evidence, names, numbers
 from ingest.sync import sync_paths
 
 HRTP = str(Path(sys.executable).parent / "hrtp")
-WILD = Path(__file__).parents[1] / "evals" / "wild" / "dev" / "a-central-valley"
+WILD = Path(__file__).parents[2] / "evals" / "wild" / "dev" / "a-central-valley"
 WILD_TOPICS = ["Eligibility", "Stipends and wages", "Results by county", "How to apply", *DEFAULT_TOPICS]
 WED = "Championing High Road Partnerships (WED)"
 OFF_CORPUS = "deep sea fishing quotas"
