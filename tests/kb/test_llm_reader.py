@@ -13,6 +13,7 @@ import pytest
 
 from kb.ask.claims import REFUSAL, split_claims
 from kb.ask.pipeline import KnowledgeBase
+from kb.ask.readers.prompts import fit_passages, prompt_messages
 from kb.models.llm import LocalLLM
 from kb.models.load import get_llm
 from kb.settings import BUNDLED_CORPUS, Settings
@@ -81,7 +82,9 @@ def test_a_near_miss_the_model_would_answer_is_stopped_by_verification(llm_kb):
     qvec = llm_kb.embedder.embed_query(q.retrieval_query)
     passages, _ = llm_kb.retriever.search(q.retrieval_query, qvec=qvec)
     reader = llm_kb.reader
-    raw = reader.llm.generate(reader.messages(NEAR_MISS, reader._fit(q, qvec, passages), None), max_tokens=80).text
+    shown = fit_passages(reader.llm, llm_kb.embedder, qvec, passages, llm_kb.settings.llm_context_tokens,
+                         llm_kb.settings.top_k)
+    raw = reader.llm.generate(prompt_messages(NEAR_MISS, shown, None), max_tokens=80).text
     assert re.search(r"\$\d{3}", raw), raw  # the model alone gives a stipend: another program's, or none at all
     answer = llm_kb.ask(NEAR_MISS)
     assert answer.refused and answer.text.startswith(REFUSAL)
@@ -154,9 +157,8 @@ def test_the_chat_shows_only_labelled_quotes_until_the_checked_answer(llm_kb):
 
 def test_a_new_process_reads_the_fixed_prompt_back_from_disk_and_answers_the_same(llm_kb, tmp_path):
     path = llm_kb.reader.llm.path
-    reader = llm_kb.reader
     passage = Passage(Chunk(id="c", text=LISTING, doc_sha="d", path="p", title="Metro Welding listing"), 1.0)
-    ask = lambda q: reader.messages(q, [(passage, LISTING)], None)  # noqa: E731
+    ask = lambda q: prompt_messages(q, [(passage, LISTING)], None)  # noqa: E731
     stale = tmp_path / f"{path.name}.{path.stat().st_size}.ctx4096.another-build.kv"
     stale.write_bytes(b"written by another llama.cpp build")  # never read: other kernels, other numbers
     first = LocalLLM(path, state_dir=tmp_path)
