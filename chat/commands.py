@@ -43,7 +43,7 @@ def register(cli: click.Group) -> None:
         served = time.perf_counter() - t
         t = time.perf_counter()
         reader = kb.reader  # then the language model, once; a question asked meanwhile waits for it
-        llm = getattr(reader, "llm", None)
+        llm = reader.llm
         model = f" with {llm.name}" if llm else ""
         loaded = time.perf_counter() - t
         resident = None

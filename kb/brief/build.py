@@ -24,7 +24,7 @@ import numpy as np
 from kb.ask.claims import Claim, parse
 from kb.errors import EmptyStoreError
 from kb.ask.question import analyse
-from kb.ask.readers.extractive import W_COS, W_LEX, W_RANK
+from kb.ask.readers.extractive import unit_score
 from kb.text.terms import stems
 from kb.types import Passage, Source
 from kb.ask.readers.prompts import fit_passages, heading
@@ -147,7 +147,7 @@ class _TopicBuilder:
         reader = self.kb.reader
         claims, reader_name = [], reader.name
         # A model reader writes the points (a whole list that covers the topic needs no model).
-        model = getattr(reader, "llm", None) is not None and have < MIN_POINTS
+        model = reader.llm is not None and have < MIN_POINTS
         if model:
             claims = self._verified(self._llm_points(reader, qvec, passages), passages, listed)
             if len(claims) + have < MIN_POINTS:
@@ -192,7 +192,7 @@ class _TopicBuilder:
             if not (lex >= s.min_support or close >= s.semantic_support or asked or follows):
                 continue
             on_topic.add((i, u.start))
-            score = W_COS * cos + W_LEX * (1.0 if asked else lex) + W_RANK / passages[i].rank
+            score = unit_score(cos, 1.0 if asked else lex, passages[i].rank)
             c = _Candidate(i, u, cos, lex, score, lead)
             out.setdefault(u.text, c)
         return sorted(out.values(), key=lambda c: (-c.score, c.p, c.unit.start))

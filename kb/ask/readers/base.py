@@ -24,6 +24,7 @@ from kb.types import Draft, Dropped, Passage, Source
 class Reader(ABC):
     name: str
     streams: bool = False  # calls `on_text` with its words as it writes them
+    llm = None  # the language model a model reader writes with (the session brief uses it too)
 
     def read(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage], history: list[dict] | None = None,
              on_text: Callable[[str], None] | None = None) -> Draft:

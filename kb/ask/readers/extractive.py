@@ -33,6 +33,12 @@ NAME = "extractive"
 # Unit score = W_COS * cosine(question, unit) + W_LEX * share of the question's terms it holds
 # + W_RANK / passage rank. Chosen on the bundled dev questions (evals/README.md).
 W_COS, W_LEX, W_RANK = 0.5, 0.4, 0.1
+
+
+def unit_score(cos: float, lex: float, rank: int) -> float:
+    """How well a unit answers: its closeness in meaning, its share of the asked terms, its passage's rank."""
+    return W_COS * cos + W_LEX * lex + W_RANK / rank
+
 _LISTY = ("item", "kv")
 
 
@@ -100,7 +106,7 @@ class ExtractiveReader(Reader):
             context = set(stems(c.text)) | set(stems(p.chunk.section))
             c.lex = len(want & context) / len(want) if want else 0.0
             c.cos = float(sim)
-            c.score = W_COS * c.cos + W_LEX * c.lex + W_RANK / p.rank
+            c.score = unit_score(c.cos, c.lex, p.rank)
         cands.sort(key=lambda c: -c.score)
         return cands
 
