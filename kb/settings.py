@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.ask.readers.registry import NAMES as READERS
+from kb.ask.readers.registry import spec
 from kb.models.cache import default_cache_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +62,7 @@ class Settings:
         metadata={"env": "HRTP_CACHE", "help": "Where packaged model files are assembled once (about 1.6 GB)."},
     )
     # Readers (kb/ask/readers/registry.py). Chosen on the wild dev split; see evals/README.md.
-    reader: str = field(default="judged", metadata={"env": "HRTP_READER", "help": "judged | llm | extractive"})
+    reader: str = field(default="judged", metadata={"env": "HRTP_READER", "help": " | ".join(READERS)})
     llm_model: str | None = field(default=None, metadata={"env": "HRTP_LLM_MODEL",
                                   "help": "A GGUF file for the llm reader; default: the packaged Qwen2.5-Coder-1.5B."})
     llm_url: str | None = field(default=None, metadata={"env": "HRTP_LLM_URL",
@@ -78,6 +80,9 @@ class Settings:
                                 "refused good answers without stopping one more near miss (evals/README.md)."})
     max_refusal_p: float = field(default=0.05, metadata={"env": "HRTP_MAX_REFUSAL_P", "help": "Refuse when the model's probability of its "
                                  "refusal phrase is above this."})
+
+    def __post_init__(self) -> None:
+        spec(self.reader)  # an unknown reader is named here, with the ones there are
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> "Settings":

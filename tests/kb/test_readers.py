@@ -9,6 +9,7 @@ from kb.ask.claims import REFUSAL
 from kb.ask.pipeline import KnowledgeBase
 from kb.ask.readers import registry
 from kb.errors import ConfigError
+from kb.settings import Settings
 from tests.builders import LISTING
 from tests.fakes import KeyedLLM
 
@@ -62,6 +63,7 @@ def test_every_reader_says_nothing_relevant_is_indexed_when_no_passage_was_found
 
 
 def test_an_unknown_reader_is_named_with_the_ones_there_are(bakery_kb):
-    with pytest.raises(ConfigError) as err:
-        bakery_kb.make_reader("oracle")
-    assert "oracle" in str(err.value) and all(n in str(err.value) for n in registry.NAMES)
+    for make in (lambda: bakery_kb.make_reader("oracle"), lambda: Settings(reader="oracle")):
+        with pytest.raises(ConfigError) as err:
+            make()
+        assert "oracle" in str(err.value) and all(n in str(err.value) for n in registry.NAMES)
