@@ -4,7 +4,7 @@ on fact recall, measured without generating (dev splits only).
     python -m evals.budget [--set bundled-dev --set wild-dev]
 
 For every answerable question: the share of its facts found in the passages as the model is shown them
-(`LLMReader._fit` under each token budget and k), and in the whole top-k passages the quoting reader reads.
+(`fit_passages` under each token budget and k), and in the whole top-k passages the quoting reader reads.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from evals import metrics as m
 from evals.sets import EVAL_SETS, load_questions
 from kb.ask.pipeline import KnowledgeBase
 from kb.models.load import get_llm
-from kb.ask.readers.llm import LLMReader
+from kb.ask.readers.prompts import fit_passages
 from kb.settings import Settings
 from ingest.sync import sync_paths
 
@@ -51,9 +51,8 @@ def main(argv: list[str] | None = None) -> None:
                                 for r, _, _, ps in found])
                 cells = []
                 for budget in BUDGETS:
-                    reader = LLMReader(replace(settings, llm_context_tokens=budget, top_k=k), kb.embedder,
-                                       kb.verifier, llm)
-                    cells.append(m.mean([m.fact_recall(" ".join(t for _, t in reader._fit(q, qvec, ps[:k])),
+                    cells.append(m.mean([m.fact_recall(" ".join(t for _, t in fit_passages(llm, kb.embedder, qvec, ps,
+                                                                                           budget, k)),
                                                        r["facts"]) for r, q, qvec, ps in found]))
                 print(f"{name} | {k} | {whole:.3f} | " + " | ".join(f"{c:.3f}" for c in cells), flush=True)
 
