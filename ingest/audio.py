@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.load import RECORDINGS, Cue, Loaded, Segment, decode_text, parse_cues
+from ingest.manifest import cue_title, name_title
 from kb.errors import ConfigError, LoadError
 from kb.settings import Settings
 
@@ -237,13 +238,15 @@ def transcript_vtt(path: Path, recording_sha: str, settings: Settings, transcrib
 
 def load_recording(path: Path, recording_sha: str, settings: Settings, transcriber: Transcriber,
                    progress: bool | None = None) -> Loaded:
-    """A recording as passages of a sentence or more, each with the time it starts."""
+    """A recording as passages of a sentence or more, each with the time it starts; titled by its first cue
+    (the file name when that is only noise)."""
     text, source = transcript_vtt(path, recording_sha, settings, transcriber, progress)
     segments: list[Segment] = []
-    for cue in parse_cues(source, text):
+    cues = parse_cues(source, text)
+    for cue in cues:
         last = segments[-1] if segments else None
         if last is not None and len(last.text.split()) < SHORT_PASSAGE and cue.speaker in (None, last.speaker):
             last.text += " " + cue.text
         else:
             segments.append(Segment(cue.text, timestamp=stamp(cue.start), speaker=cue.speaker))
-    return Loaded(segments, title=re.sub(r"[_-]+", " ", path.stem).strip() or path.name)
+    return Loaded(segments, title=cue_title(cues[0].text) or name_title(path))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from ingest.manifest import cue_title, name_title
 from ingest.pdf import document_text, page_lines
 from ingest.structure import lift_metadata, markdown_text, table_rows, unwrap
 from kb.errors import LoadError
@@ -34,7 +35,7 @@ class Segment:
 @dataclass
 class Loaded:
     segments: list[Segment]
-    title: str = ""  # from the file itself (PDF metadata, <title>, first heading); manifest wins over it
+    title: str = ""  # from the file itself (PDF metadata, <title>, first heading, first cue); manifest wins over it
     meta: dict[str, str] = field(default_factory=dict)
 
 
@@ -372,12 +373,14 @@ def parse_cues(path: Path, text: str) -> list[Cue]:
 
 
 def load_transcript(path: Path, text: str) -> Loaded:
-    """WebVTT or SRT cues merged into speaker turns; each turn keeps its start time and speaker."""
+    """WebVTT or SRT cues merged into speaker turns; each turn keeps its start time and speaker. The title is
+    the first cue's words (the file name when they are only noise)."""
     turns: list[Segment] = []
-    for cue in parse_cues(path, text):
+    cues = parse_cues(path, text)
+    for cue in cues:
         if turns and cue.speaker in (None, turns[-1].speaker) and len(turns[-1].text) < 1200:
             turns[-1].text += " " + cue.text
         else:
             speaker = cue.speaker or (turns[-1].speaker if turns else None)
             turns.append(Segment(cue.text, timestamp=cue.stamp, speaker=speaker))
-    return Loaded(turns)
+    return Loaded(turns, title=cue_title(cues[0].text) or name_title(path))

@@ -52,6 +52,43 @@ def fallback_title(path: Path, text: str, from_file: str = "") -> str:
     if from_file:
         return from_file[:120]
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    if first and len(first.split()) <= 12 and first[-1] not in ".,;:":
+    if first and len(first.split()) <= TITLE_WORDS and first[-1] not in ".,;:":
         return first.lstrip("# ")[:120]
+    return name_title(path)
+
+
+def name_title(path: Path) -> str:
     return re.sub(r"[_-]+", " ", path.stem).strip() or path.name
+
+
+TITLE_WORDS = 12
+# Caption noise: [music], (applause), ♪ lyrics ♪, ">>" speaker changes; and words that are noise on their own
+_NOISE = re.compile(r"\[[^\]]*\]|\([^)]*\)|♪[^♪]*♪|[♪♫♬]|>>+")
+_NOISE_WORDS = {"music", "applause", "laughter", "silence", "inaudible", "crosstalk", "noise", "um", "uh", "er", "hmm",
+                "mm"}
+_FILLER = re.compile(r"^(?:(?:um+|uh+|er|hmm+)\b[,.]?\s*)+", re.I)
+_DANGLING = {"a", "an", "the", "and", "or", "but", "of", "to", "for", "in", "on", "at", "by", "with", "from", "as",
+             "that", "is", "are", "was", "our", "your", "this", "we", "i"}
+
+
+def cue_title(text: str) -> str:
+    """A transcript's title from its first cue: the cue itself when it is short, else its first sentence when
+    that has 4 to 12 words, else its first clause of 8 to 12 words or its first 10 words, with "…". Empty
+    when the cue is only noise ("[music]", "Um.")."""
+    text = _FILLER.sub("", re.sub(r"\s+", " ", _NOISE.sub(" ", text)).strip())
+    words = text.split()
+    if not [w for w in words if re.sub(r"\W+", "", w.lower()) not in _NOISE_WORDS | {""}]:
+        return ""
+    cut = ""
+    if len(words) > TITLE_WORDS:
+        end = next((i for i in range(3, TITLE_WORDS) if words[i][-1] in ".?!"), None)
+        if end is None:
+            cut = "…"
+            end = next((i for i in range(TITLE_WORDS - 1, 6, -1) if words[i][-1] in ",;:"), None)
+        if end is None:  # no clause ends there: ten words, not ending on "the", "of" and the like
+            end = 9
+            while end > 4 and words[end].lower() in _DANGLING:
+                end -= 1
+        words = words[: end + 1]
+    title = " ".join(words).rstrip(",;:. ").strip("\"“”'- ")
+    return (title[:1].upper() + title[1:])[:120] + cut

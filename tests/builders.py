@@ -55,6 +55,18 @@ Maria Chen: Hello and welcome to the transit partnership briefing.
 Joe Park: The bus mechanics program trains apprentices at the Oakland yard.
 """
 
+def make_transcript(path: Path, cues: list[str]) -> Path:
+    """A WebVTT (`.vtt`) or SRT (`.srt`) file, one cue every five seconds."""
+    srt = path.suffix == ".srt"
+
+    def t(s: int) -> str:
+        return f"00:{s // 60:02d}:{s % 60:02d}{',' if srt else '.'}000"
+
+    blocks = [f"{i + 1}\n" * srt + f"{t(5 * i)} --> {t(5 * i + 4)}\n{cue}\n" for i, cue in enumerate(cues)]
+    path.write_text(("" if srt else "WEBVTT\n\n") + "\n".join(blocks), encoding="utf-8")
+    return path
+
+
 HTML = """<!doctype html><html><head><title>Hospitality Partnership Notes</title>
 <style>body { color: red }</style><script>document.write("tracking pixel")</script></head>
 <body><nav>Home | About</nav><h1>Hospitality Partnership</h1>

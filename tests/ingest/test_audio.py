@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from builders import WEBINAR, convert, make_speech
+from builders import WEBINAR, convert, make_speech, make_transcript
 from chat.sources import source_card
 from kb.cli import main
 from kb.types import Source
@@ -90,7 +90,11 @@ def test_wav_is_transcribed_and_answers_cite_the_moment(wav_store, speech):
     assert not answer["refused"]
     assert re.search(r"\b342\b|three hundred forty.two", answer["answer"])
     cited = answer["citations"][0]
-    assert cited["source"] == str(wav) and cited["title"] == "riverbend webinar"
+    first_cue = next(ln for ln in next((store / "transcripts").glob("*.vtt")).read_text().splitlines()[2:]
+                     if ln and "-->" not in ln and not ln.startswith("NOTE"))
+    assert first_cue.lower().startswith("welcome to this webinar")
+    assert cited["source"] == str(wav) and cited["title"] == first_cue.rstrip(".")  # titled by its first cue
+    assert f"  - {cited['title']}" in hrtp(store, "status").output
     assert abs(seconds(cited["locator"]) - speech[1][FIGURE]) <= 5, (cited["locator"], speech[1][FIGURE])
 
 
@@ -121,6 +125,17 @@ def test_reingest_transcribes_nothing_and_a_corrected_transcript_replaces_the_ma
     answer = json.loads(hrtp(store, "ask", "--json", "Which pathway will the partnership add next year?").stdout)
     assert "respiratory therapist" in answer["answer"] and answer["citations"][0]["source"] == str(wav)
     assert "respiratory therapist" in next((store / "transcripts").glob("*.vtt")).read_text()
+
+
+def test_a_recording_whose_transcript_starts_with_music_is_titled_by_its_file_name(speech, tmp_path):
+    wav, _ = speech
+    folder = tmp_path / "talks"
+    folder.mkdir()
+    shutil.copy(wav, folder / "board-meeting_march.wav")
+    make_transcript(folder / "board-meeting_march.vtt", ["[Music]", *WEBINAR])  # its corrected transcript: no Whisper
+    assert hrtp(tmp_path / "store", "ingest", str(folder)).exit_code == 0
+    status = hrtp(tmp_path / "store", "status").output
+    assert "documents: 1 (1 files)" in status and "  - board meeting march\n" in status
 
 
 def test_mp3_goes_in_beside_bad_recordings_each_refused_with_its_reason(kb, docs, speech):
@@ -186,7 +201,8 @@ def test_the_chat_upload_takes_a_recording_and_names_what_is_wrong_with_a_bad_on
     fake.write_text("Minutes of the March partnership meeting.\n" * 10)
     library = Library(kb)
     note, table = library.upload([str(wav), str(fake)]), library.rows()
-    assert "✅ “riverbend webinar” (riverbend webinar.wav) was added to the library" in note
+    title = json.loads(hrtp(store, "status", "--json").stdout)["titles"][0]  # its first cue (the test above)
+    assert f"✅ “{title}” (riverbend webinar.wav) was added to the library" in note
     assert "❌ **minutes.mp3**: a text file, not a .mp3 recording" in note
     assert [row[1] for row in table] == ["recording"]
     assert not (kb.settings.store_dir / "uploads" / "minutes.mp3").exists()
@@ -218,7 +234,7 @@ def test_in_the_browser_the_source_card_plays_the_recording_from_the_cited_time(
             start = page.wait_for_function("() => { const a = document.querySelector('#sources audio');"
                                            " return a.readyState >= 1 && a.currentTime; }", timeout=30_000).json_value()
             assert abs(start - speech[1][FIGURE]) <= 5  # the browser fetched the file and sits at the cited time
-            assert "riverbend webinar" in page.locator("#sources").inner_text()
+            assert "Welcome to this webinar" in page.locator("#sources").inner_text()  # its title: its first cue
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "recording-source.png"), full_page=True)
             browser.close()

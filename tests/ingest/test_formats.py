@@ -3,11 +3,14 @@
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from builders import HTML, SRT, VTT, make_pdf
+from builders import HTML, SRT, VTT, make_pdf, make_transcript
 from ingest.chunk import chunk_text
 from ingest.clean import clean
 from ingest.load import load
+from ingest.manifest import cue_title
+from kb.cli import main
 from kb.ask.render import to_text
 from kb.types import place
 from ingest.sync import sync_paths
@@ -50,6 +53,37 @@ def test_utf16_srt_transcript_is_read(kb, docs):
     answer = kb.ask("Where does the bus mechanics program train apprentices?")
     assert "Oakland yard" in answer.text
     assert answer.sources[0].locator == "00:03:07 (Joe Park)"
+
+
+def test_transcripts_are_titled_by_their_first_cue(docs, tmp_path):
+    (docs / "session.vtt").write_text(VTT, encoding="utf-8")  # a short first cue, after a speaker's voice tag
+    make_transcript(docs / "mechanics_briefing.srt", [
+        "Joe Park: The bus mechanics apprenticeship at the Oakland yard trains forty apprentices a year with the "
+        "transit union and two community colleges.", "Joe Park: Questions are welcome at the end."])
+    make_transcript(docs / "board-meeting_march.vtt", [
+        "[MUSIC]", "♪ ♪", "Good evening and welcome to the March board meeting of the partnership."])
+    run = CliRunner()
+    assert run.invoke(main, ["--store", str(tmp_path / "s"), "ingest", str(docs)]).exit_code == 0
+    status = run.invoke(main, ["--store", str(tmp_path / "s"), "status"]).output
+    titles = [ln[4:] for ln in status.splitlines() if ln.startswith("  - ")]
+    assert sorted(titles) == [
+        "The bus mechanics apprenticeship at the Oakland yard trains forty…",  # cut at a word, ten words
+        "Welcome to the pipeline session of the apprenticeship webinar",
+        "board meeting march",  # the first cue is only music: the file name
+    ]
+
+
+@pytest.mark.parametrize("cue,title", [
+    ("Good morning. This is the applicant webinar for the Southland fund, program year 2025.",
+     "Good morning. This is the applicant webinar for the Southland fund…"),  # to a clause's end
+    ("Welcome to the HRTP webinar. Today we cover the round three application and its deadlines.",
+     "Welcome to the HRTP webinar"),  # its first sentence
+    ("um, so welcome everyone to the session about careers in the construction trades and how to apply",
+     "So welcome everyone to the session about careers…"),  # ten words, less the dangling "in the"
+    ("(APPLAUSE) >> Um.", ""),
+])
+def test_a_long_first_cue_is_cut_at_a_sentence_clause_or_word(cue, title):
+    assert cue_title(cue) == title
 
 
 def test_people_read_locators_never_character_offsets():
