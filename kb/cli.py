@@ -36,27 +36,34 @@ COMMANDS = "hrtp.commands"  # the entry-point group through which ingest/, chat/
 
 class _Group(click.Group):
     """The core commands, plus those that ingest/, chat/ and evals/ register through the `hrtp.commands` entry
-    points (pyproject.toml), loaded only when a command is not a core one (a cold `hrtp ask` never loads them)."""
+    points (pyproject.toml), loaded only when a command is not a core one (a cold `hrtp ask` never loads them).
+    This package's own are looked up first (one metadata file); every installed package's only if that fails."""
 
-    _plugged = False
+    _plugged: set[str] = set()
 
-    def _plug_in(self) -> None:
-        if not self._plugged:
-            from importlib.metadata import entry_points
+    def _plug_in(self, everywhere: bool) -> None:
+        from importlib import metadata
 
-            self._plugged = True
-            for ep in entry_points(group=COMMANDS):
+        try:
+            eps = metadata.entry_points(group=COMMANDS) if everywhere else \
+                metadata.distribution("hrtp-kb").entry_points.select(group=COMMANDS)
+        except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+            eps = metadata.entry_points(group=COMMANDS)
+        for ep in eps:
+            if ep.value not in self._plugged:
+                self._plugged.add(ep.value)
                 ep.load()(self)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        found = super().get_command(ctx, name)
-        if found is None:
-            self._plug_in()
+        for everywhere in (False, True):
             found = super().get_command(ctx, name)
-        return found
+            if found is not None:
+                return found
+            self._plug_in(everywhere)
+        return super().get_command(ctx, name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._plug_in()
+        self._plug_in(everywhere=True)
         return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context):
