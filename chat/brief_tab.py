@@ -1,4 +1,4 @@
-"""The "Prepare a session" tab: tick HRTP 101 topics or type your own, choose the documents (default all), build
+"""The "Prepare a session" tab: tick the default topics (corpus/domain.toml) or type your own, choose the documents (default all), build
 a brief with the same code as `hrtp brief` (kb/brief/build.py), watch its topics appear as each is done, download it
 as Markdown or as a printable HTML page. An adapter: no retrieval, ranking or citation logic here; document
 text reaches the page escaped (kb/brief/render.py)."""
@@ -14,7 +14,7 @@ from typing import Iterator
 
 import gradio as gr
 
-from kb.brief.build import DEFAULT_TOPICS, MAX_TOPIC_CHARS, build_brief, clean_topics
+from kb.brief.build import MAX_TOPIC_CHARS, build_brief, clean_topics
 from kb.brief.render import to_html, to_markdown
 from kb.brief.model import Brief
 from kb.errors import KBError
@@ -28,12 +28,12 @@ class BriefTab:
 
     def __init__(self, kb) -> None:
         self.kb = kb
+        self.domain = kb.settings.domain
 
-    @staticmethod
-    def topics(chosen: list[str] | None, extra: str | None) -> list[str]:
+    def topics(self, chosen: list[str] | None, extra: str | None) -> list[str]:
         """The ticked topics in their usual order, then the typed ones (one per line)."""
         typed = [line for line in (extra or "").splitlines() if line.strip()]
-        picked = [t for t in DEFAULT_TOPICS if t in (chosen or [])] + typed
+        picked = [t for t in self.domain.default_topics if t in (chosen or [])] + typed
         return clean_topics(picked)[:MAX_TOPICS] if picked else []  # nothing picked is not "the defaults" here
 
     def document_choices(self) -> list[tuple[str, str]]:
@@ -71,7 +71,7 @@ class BriefTab:
                 progress(value[0], desc=value[1])
             elif kind == "topic":
                 done.append(value)
-                yield to_markdown(Brief(done, [], "", title=f"HRTP 101 session brief ({len(done)} of "
+                yield to_markdown(Brief(done, [], "", title=f"{self.domain.brief_title} ({len(done)} of "
                                         f"{len(topics)} topics; sources when all are done)")), None, None
             elif kind == "error":
                 if isinstance(value, KBError):  # e.g. an empty store or a removed document: say what to do
@@ -95,11 +95,12 @@ class BriefTab:
 def brief_tab(kb) -> BriefTab:
     """The tab's components, laid out in the current Blocks context, with their handlers wired."""
     tab = BriefTab(kb)
-    gr.Markdown("Build a handout for an HRTP 101 session: per topic, key points with numbered sources, passages "
-                "to read aloud word for word, and discussion prompts for the room. Topics the materials don't "
-                "cover say so.")
+    topics = list(tab.domain.default_topics)
+    gr.Markdown(f"Build a session handout for {tab.domain.session}: per topic, key points with numbered sources, "
+                "passages to read aloud word for word, and discussion prompts for the room. Topics the materials "
+                "don't cover say so.")
     with gr.Row():
-        chosen = gr.CheckboxGroup(list(DEFAULT_TOPICS), value=list(DEFAULT_TOPICS), label="HRTP 101 topics",
+        chosen = gr.CheckboxGroup(topics, value=topics, label=f"{tab.domain.session} topics",
                                   elem_id="brief-topics", scale=2)
         extra = gr.Textbox(label="Other topics (one per line)", lines=3, max_lines=MAX_TOPICS,
                            max_length=MAX_TOPICS * (MAX_TOPIC_CHARS + 1), placeholder="worker voice\njob quality",

@@ -26,22 +26,6 @@ from kb.types import Answer
 
 log = logging.getLogger(__name__)
 
-STARTERS = {
-    "New to a partnership": [
-        "Who convenes a partnership?",
-        "What are WED's four key principles?",
-        "What do workers gain from an HRTP?",
-        "What do employers gain from HRTPs?",
-    ],
-    "Preparing HRTP 101": [
-        "What are the essential elements of a high road framework?",
-        "When was the High Roads Initiative launched?",
-        "What do high road strategies prioritize?",
-        "What do worker organizations and unions gain?",
-        "How do communities benefit from HRTPs?",
-        "What does the HRTP 101 webinar cover?",
-    ],
-}
 UPLOAD_TYPES = [".pdf", ".txt", ".md", ".html", ".htm", ".vtt", ".srt", ".mp3", ".m4a", ".wav", ".mp4", ".webm", ".ogg", ".flac"]
 CSS = """
 .source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 8px 0; }
@@ -218,10 +202,10 @@ class ChatApp:
 
 def build_ui(kb: KnowledgeBase) -> gr.Blocks:
     app, lib = ChatApp(kb), Library(kb)
-    with gr.Blocks(title="HRTP knowledge base", analytics_enabled=False) as ui:
+    domain = kb.settings.domain  # the page's words (corpus/domain.toml)
+    with gr.Blocks(title=domain.chat_title, analytics_enabled=False) as ui:
         turns, conv = gr.State([]), gr.State(None)
-        gr.Markdown("## HRTP knowledge base\nAnswers quote the High Road Training Partnership materials; "
-                    "every sentence cites a numbered source. If the materials don't say, it tells you.")
+        gr.Markdown(f"## {domain.chat_title}\n{domain.chat_intro}")
         with gr.Tab("Ask") as ask_tab:
             with gr.Row():
                 with gr.Column(scale=1, min_width=200):
@@ -234,13 +218,13 @@ def build_ui(kb: KnowledgeBase) -> gr.Blocks:
                     chat = gr.Chatbot(label="Conversation", height=460, feedback_options=("Like", "Dislike"),
                                       elem_id="chat", sanitize_html=True)
                     with gr.Row():
-                        box = gr.Textbox(placeholder="Ask about HRTPs, e.g. Who convenes a partnership?",
+                        box = gr.Textbox(placeholder=domain.placeholder,
                                          show_label=False, scale=5, elem_id="question", max_length=4000)
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                     within = gr.Dropdown(lib.choices(), value=[], multiselect=True, elem_id="doc-filter",
                                          label="Ask within documents (none chosen: the whole library)")
                     starters: list[gr.Button] = []
-                    for group, questions in STARTERS.items():
+                    for group, questions in domain.starters:
                         gr.Markdown(f"**{group}:**")
                         with gr.Row():
                             starters += [gr.Button(q, size="sm", elem_classes=["starter"]) for q in questions]
@@ -325,7 +309,7 @@ def launch(kb: KnowledgeBase, host: str = "127.0.0.1", port: int = 7860, auth: t
     ui.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=True, css=CSS,
               max_file_size=f"{MAX_UPLOAD_MB}mb", show_error=True, quiet=not block,
               allowed_paths=sources.media_paths(kb))
-    warm = threading.Thread(target=kb.ask, args=("What are WED's four key principles?",), daemon=True)
+    warm = threading.Thread(target=kb.ask, args=(kb.settings.domain.warm_up,), daemon=True)
     warm.start()
     if block:
         ui.block_thread()

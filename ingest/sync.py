@@ -34,6 +34,7 @@ from ingest.chunk import Chunker
 from ingest.clean import clean
 from ingest.load import Segment, load
 from ingest.manifest import MANIFEST_NAME, fallback_title, meta_for
+from kb.domain import DOMAIN_NAME
 from kb.models.embedder import Embedder
 from kb.errors import ConfigError, IngestLockedError, LoadError
 from kb.files import sha256_file
@@ -62,7 +63,7 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Path], list[FileFailur
                     FileFailure(str(e.filename), f"cannot read folder: {e.strerror}"))):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(names):
-                    if name.startswith(".") or name == MANIFEST_NAME:
+                    if name.startswith(".") or name in (MANIFEST_NAME, DOMAIN_NAME):  # settings, not documents
                         continue
                     files.append(Path(root) / name)
         elif p.exists() or p.is_symlink():

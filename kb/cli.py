@@ -175,14 +175,14 @@ def brief(ctx: click.Context, topics: tuple[str, ...], out: Path | None, as_json
     """A session brief for trainers: per topic, cited key points, passages to read aloud and discussion prompts.
     A line per topic on stderr shows the progress; stdout carries only the brief.
 
-    TOPICS are free text, one argument each (quote topics of several words); none gives the five HRTP 101
-    topics. Example: hrtp brief --out hrtp101.html; hrtp brief "worker voice" --doc "Championing High Road"
+    TOPICS are free text, one argument each (quote topics of several words); none gives the default topics
+    (the five HRTP 101 topics, from corpus/domain.toml). Example: hrtp brief --out hrtp101.html; hrtp brief "worker voice" --doc "Championing High Road"
     """
     from kb.brief.build import build_brief, clean_topics
     from kb.brief.render import to_html, to_markdown
 
     kb = open_kb(ctx, long_running=True, not_empty=True)
-    chosen = clean_topics(topics)
+    chosen = clean_topics(topics, kb.settings.domain.default_topics)
     with _TopicBars(chosen) as bars:
         result = build_brief(kb, chosen, progress=bars.progress, docs=list(docs), on_topic=bars.done)
     if as_json:

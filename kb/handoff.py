@@ -38,7 +38,7 @@ def fingerprint(settings: Settings) -> str:
     """Every setting but the reader (a request names its own): two processes with equal fingerprints give the
     same answer to the same question."""
     values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name != "reader"}
-    for key in ("store_dir", "cache_dir"):
+    for key in ("store_dir", "cache_dir", "domain_file"):
         values[key] = str(Path(values[key]).resolve())
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

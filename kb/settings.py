@@ -9,10 +9,14 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kb.ask.readers.registry import NAMES as READERS
 from kb.ask.readers.registry import spec
 from kb.models.cache import default_cache_dir
+
+if TYPE_CHECKING:
+    from kb.domain import Domain
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = PROJECT_ROOT / "corpus"
@@ -57,6 +61,11 @@ class Settings:
     whisper_language: str = field(default="en", metadata={"env": "HRTP_WHISPER_LANGUAGE", "help": "Language spoken in "
                                   "recordings (a Whisper code); empty: detected per recording."})
     whisper_threads: int = field(default=2, metadata={"env": "HRTP_WHISPER_THREADS", "help": "CPU threads for speech-to-text."})
+    domain_file: Path = field(
+        default=BUNDLED_CORPUS / "domain.toml",
+        metadata={"env": "HRTP_DOMAIN", "help": "The programme's words: shared words, refusal text, brief topics, "
+                  "the chat's starters (kb/domain.py)."},
+    )
     cache_dir: Path = field(
         default_factory=default_cache_dir,
         metadata={"env": "HRTP_CACHE", "help": "Where packaged model files are assembled once (about 1.6 GB)."},
@@ -94,7 +103,7 @@ class Settings:
             if name and env.get(name):
                 values[f.name] = _coerce(f, env[name])
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("store_dir", "cache_dir"):
+        for key in ("store_dir", "cache_dir", "domain_file"):
             if key in values:
                 values[key] = Path(values[key])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
@@ -102,6 +111,13 @@ class Settings:
     @property
     def chroma_dir(self) -> Path:
         return self.store_dir / "chroma"
+
+    @property
+    def domain(self) -> "Domain":
+        """The programme's words in `domain_file`, read once per file."""
+        from kb.domain import load_domain
+
+        return load_domain(self.domain_file)
 
 
 def _coerce(f: dataclasses.Field, raw: str) -> object:

@@ -24,7 +24,7 @@ if os.environ.get("CI"):
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
     """No test reads the developer's store or a Chroma server from the environment."""
-    for var in ("HRTP_STORE", "HRTP_CHROMA_URL", "HRTP_AUTH", "HRTP_LLM_MODEL", "HRTP_LLM_URL"):
+    for var in ("HRTP_STORE", "HRTP_CHROMA_URL", "HRTP_AUTH", "HRTP_LLM_MODEL", "HRTP_LLM_URL", "HRTP_DOMAIN"):
         monkeypatch.delenv(var, raising=False)
     # Tests quote (20 ms an answer) and embed with MiniLM (5x faster than the default mpnet); the tests of the
     # llm reader and of model changes ask for those explicitly.

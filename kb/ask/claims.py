@@ -11,9 +11,6 @@ from dataclasses import dataclass, replace
 
 from kb.text.sentences import sentence_spans
 
-REFUSAL = "The HRTP materials here don't answer that."
-
-
 @dataclass(frozen=True)
 class Claim:
     text: str

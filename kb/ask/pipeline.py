@@ -161,7 +161,7 @@ class KnowledgeBase:
         sources = self.resolve_docs(docs) if docs else None
         question = (question or "").strip()
         if not question:
-            return Answer(question, "Please type a question about the HRTP materials.", True, id=id)
+            return Answer(question, self.settings.domain.empty_question, True, id=id)
         if self.store.count() == 0:
             raise EmptyStoreError(self.store.location)
         question = question[:MAX_QUESTION_CHARS]
@@ -197,11 +197,11 @@ class KnowledgeBase:
     def understand(self, question: str, history: list[dict] | None = None, mode: str | None = None) -> QuestionInfo:
         """The question as retrieval and the readers see it: its retrieval query and terms, a follow-up
         resolved against the conversation."""
-        return analyse(question, history, focus=self._focus(question, history, mode))
+        return analyse(question, self.settings.domain.shared, history, focus=self._focus(question, history, mode))
 
     def _focus(self, question: str, history: list[dict] | None, mode: str | None) -> str | None:
         """For "explain the second one": the item it points at, from the last answer's list."""
-        n = ordinal_of(question) if history and is_follow_up(question) else None
+        n = ordinal_of(question) if history and is_follow_up(question, self.settings.domain.shared) else None
         if n is None:
             return None
         items = list_items(last_turn(history, "assistant"))

@@ -1,6 +1,6 @@
 """What a question asks for: its specific terms, the kind of fact it wants, and what a follow-up refers to.
 
-Plausible HRTP questions the materials cannot answer (an amount, a deadline, a named person) retrieve
+Plausible questions the materials cannot answer (an amount, a deadline, a named person) retrieve
 passages as "similar" as answerable ones, so similarity alone cannot refuse them. The answerer therefore
 checks the evidence for what the question asks for: `Facet`s name those demands.
 """
@@ -11,9 +11,6 @@ import re
 from dataclasses import dataclass, field
 
 from kb.text.terms import ORDINALS, stems
-
-# Words every HRTP passage shares; they say nothing about which passage answers.
-DOMAIN = frozenset(stems("hrtp hrtps high road roads training partnership partnerships california"))
 
 _ORDINAL_RE = re.compile(r"\b(" + "|".join(ORDINALS) + r")\b(?:\s+(?:one|item|point|principle|element|component|"
                          r"strategy|part|of (?:them|those|these)))?", re.I)
@@ -56,7 +53,7 @@ _CONTACT_NOUNS = frozenset(stems("email phone telephone address website url cont
 @dataclass(frozen=True)
 class QuestionInfo:
     text: str
-    specific: frozenset[str]  # content stems minus DOMAIN
+    specific: frozenset[str]  # content stems minus the words every passage shares (`Domain.shared`)
     facets: tuple[Facet, ...] = ()
     is_list: bool = False
     focus: str | None = None  # the list item a follow-up points at ("the second one")
@@ -103,8 +100,9 @@ def ordinal_of(question: str) -> int | None:
     return ORDINALS[m.group(1).lower()] if m else None
 
 
-def is_follow_up(question: str) -> bool:
-    content = [s for s in stems(question) if s not in DOMAIN]
+def is_follow_up(question: str, shared: frozenset[str]) -> bool:
+    """`shared`: the words every passage shares (`Domain.shared`), which say nothing on their own."""
+    content = [s for s in stems(question) if s not in shared]
     return bool(_ANAPHORA.search(question.strip())) or len(content) <= 1 or ordinal_of(question) is not None
 
 
@@ -115,10 +113,12 @@ def last_turn(history: list[dict], role: str) -> str:
     return ""
 
 
-def analyse(question: str, history: list[dict] | None = None, focus: str | None = None) -> QuestionInfo:
-    """The retrieval query and the demands of `question`, with a follow-up read against `history`."""
+def analyse(question: str, shared: frozenset[str], history: list[dict] | None = None,
+            focus: str | None = None) -> QuestionInfo:
+    """The retrieval query and the demands of `question`, with a follow-up read against `history`; `shared`:
+    the words every passage shares (`Domain.shared`), left out of its specific terms."""
     query = question
-    if history and focus is None and is_follow_up(question):
+    if history and focus is None and is_follow_up(question, shared):
         query = f"{last_turn(history, 'user')} {question}".strip()
     if focus:
         query = f"{focus} {_ORDINAL_RE.sub('', question)}".strip()
@@ -126,7 +126,7 @@ def analyse(question: str, history: list[dict] | None = None, focus: str | None 
     terms = tuple(dict.fromkeys(stems(scope)))
     return QuestionInfo(
         text=question,
-        specific=frozenset(t for t in terms if t not in DOMAIN),
+        specific=frozenset(t for t in terms if t not in shared),
         facets=facets_of(question),
         is_list=is_list_question(question) and focus is None,
         focus=focus,

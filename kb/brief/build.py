@@ -14,6 +14,7 @@ cover says so instead of padding.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from kb.ask.claims import Claim, parse
+from kb.domain import Domain
 from kb.errors import EmptyStoreError
 from kb.ask.question import analyse
 from kb.ask.readers.extractive import unit_score
@@ -35,18 +37,6 @@ from kb.ask.verify import Evidence, names, numbers
 
 log = logging.getLogger(__name__)
 
-# The HRTP 101 webinar's topics, each with the fuller wording it is retrieved and read by: a short label
-# alone embeds as little more than "high road partnerships". History is asked as a "when" question, so its
-# points must carry a date (kb/ask/question.py facets), as an answer to such a question must.
-TOPIC_QUERIES = {
-    "History of high road partnerships": "When did high road partnerships begin, and who launched them?",
-    "The principles": "What are the key principles of high road partnerships?",
-    "The theory of change": "What is the high road theory of change: how do partnerships balance power and make "
-                            "system change?",
-    "Demand-side strategies": "What are the demand side strategies of high road partnerships?",
-    "Supply-side strategies": "What are the supply side strategies of high road partnerships?",
-}
-DEFAULT_TOPICS = tuple(TOPIC_QUERIES)
 MIN_POINTS, MAX_POINTS = 3, 6
 PASSAGES_PER_TOPIC = 8
 MMR_LAMBDA = 0.7  # relevance vs. novelty when picking key points
@@ -59,25 +49,27 @@ Progress = Callable[[float, int, str], None]  # (topics done, may be fractional;
 
 
 # building -------------------------------------------------------------------------------------------------
-def clean_topics(topics: list[str] | tuple[str, ...] | None) -> list[str]:
-    """Free-text topics, trimmed and deduplicated; none given means the five HRTP 101 topics."""
+def clean_topics(topics: list[str] | tuple[str, ...] | None, defaults: tuple[str, ...] = ()) -> list[str]:
+    """Free-text topics, trimmed and deduplicated; none given means `defaults` (the domain's default topics,
+    `Domain.default_topics`)."""
     out: dict[str, str] = {}
     for t in topics or ():
         t = " ".join(str(t).split())[:MAX_TOPIC_CHARS]
         if t:
             out.setdefault(t.lower(), t)
-    return list(out.values()) or list(DEFAULT_TOPICS)
+    return list(out.values()) or list(defaults)
 
 
 def build_brief(kb, topics: list[str] | tuple[str, ...] | None = None, progress: Progress | None = None, *,
                 docs: list[str] | None = None, on_topic: Callable[[int, Topic], None] | None = None) -> Brief:
-    """A brief on `topics` (default: the five HRTP 101 topics) from the store of `kb`, drawn from `docs` (titles
+    """A brief on `topics` (default: the domain's topics, corpus/domain.toml) from the store of `kb`, drawn from `docs` (titles
     or paths, see `KnowledgeBase.resolve_docs`; default all). `progress` hears how far the work is, `on_topic`
     receives each topic as soon as it is done."""
     if kb.store.count() == 0:
         raise EmptyStoreError(kb.store.location)
     sources = kb.resolve_docs(docs) if docs else None
-    topics = clean_topics(topics)
+    domain = kb.settings.domain
+    topics = clean_topics(topics, domain.default_topics)
     report = progress or (lambda done, total, desc: None)
     registry = _Sources()
     out = []
@@ -89,7 +81,7 @@ def build_brief(kb, topics: list[str] | tuple[str, ...] | None = None, progress:
         if on_topic:
             on_topic(i, out[-1])
     records = kb.store.file_records() if sources else {}
-    return Brief(out, registry.sources(), kb.reader.name, docs=sources or [],
+    return Brief(out, registry.sources(), kb.reader.name, domain.brief_title, docs=sources or [],
                  doc_titles=[records[p].title for p in sources or [] if p in records])
 
 
@@ -126,10 +118,14 @@ class _TopicBuilder:
                  sources: list[str] | None = None) -> None:
         self.kb, self.title, self.registry, self.step, self.sources = kb, title, registry, step, sources
         self.settings = kb.settings
-        self.query = TOPIC_QUERIES.get(title, title)
-        self.question = TOPIC_QUERIES.get(title, f"What do the materials say about {title}?")
-        self.asked = analyse(self.question)
-        self.terms = sorted(analyse(title).specific or set(analyse(title).terms))
+        domain = kb.settings.domain
+        queries = domain.topic_queries
+        self.query = queries.get(title, title)
+        self.question = queries.get(title, f"What do the materials say about {title}?")
+        self.asked = analyse(self.question, domain.shared)
+        named = analyse(title, domain.shared)
+        self.terms = sorted(named.specific or set(named.terms))
+        self.agenda = _agenda_terms(domain)
 
     def build(self) -> Topic:
         qvec = self.kb.embedder.embed_query(self.query)
@@ -170,7 +166,7 @@ class _TopicBuilder:
         for i, p in enumerate(passages):
             us = units(p.chunk.text)
             for j, u in enumerate(us):
-                if u.quotable and _is_statement(u) and not _is_agenda(u.text):
+                if u.quotable and _is_statement(u) and not _is_agenda(u.text, self.agenda):
                     raw.append((i, u, _lead_in(u, us), us[j - 1] if j and us[j - 1].line == u.line else None))
         if not raw:
             return []
@@ -280,7 +276,7 @@ class _TopicBuilder:
         out = []
         for claim in claims:  # one at a time: the quotes returned belong to this claim alone
             why = not_a_claim(claim.text, [passages[n - 1].chunk for n in claim.cites])
-            if not why and (_ANNOUNCEMENT.search(claim.text) or _is_agenda(claim.text)):
+            if not why and (_ANNOUNCEMENT.search(claim.text) or _is_agenda(claim.text, self.agenda)):
                 why = "the document announcing what it will cover, not a claim"
             if why:
                 log.info("brief: dropped %r: %s", claim.text[:80], why)
@@ -397,13 +393,17 @@ def _lead_in(u: Unit, us: list[Unit]) -> str:
     return before[-1].text if before and before[-1].text.rstrip().endswith(":") else ""
 
 
-_AGENDA_TERMS = [analyse(t).specific for t in DEFAULT_TOPICS]
+@functools.lru_cache(maxsize=8)
+def _agenda_terms(domain: Domain) -> tuple[frozenset[str], ...]:
+    """The specific terms of each of the domain's default topics."""
+    return tuple(analyse(t, domain.shared).specific for t in domain.default_topics)
 
 
-def _is_agenda(text: str) -> bool:
-    """A sentence naming three or more of the HRTP 101 topics is the session's agenda, not a point on one."""
+def _is_agenda(text: str, agenda: tuple[frozenset[str], ...]) -> bool:
+    """A sentence naming three or more of the default topics (`agenda`, their terms) is the session's agenda,
+    not a point on one."""
     have = set(stems(text))
-    return sum(terms <= have for terms in _AGENDA_TERMS) >= 3
+    return sum(terms <= have for terms in agenda) >= 3
 
 
 def _merge_continuations(claims: list[Claim]) -> list[Claim]:

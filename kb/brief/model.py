@@ -92,7 +92,7 @@ class Brief:
     topics: list[Topic]
     sources: list[Source]
     reader: str
-    title: str = "HRTP 101 session brief"
+    title: str  # the domain's brief title (corpus/domain.toml)
     docs: list[str] = field(default_factory=list)  # the documents it draws on (stored paths); empty: all
     doc_titles: list[str] = field(default_factory=list)
 

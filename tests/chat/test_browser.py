@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from chat.ui import launch
-from kb.brief.build import DEFAULT_TOPICS
 from kb.ask.pipeline import KnowledgeBase
 from kb.settings import BUNDLED_CORPUS, Settings
 
+DEFAULT_TOPICS = Settings().domain.default_topics  # the five HRTP 101 topics (corpus/domain.toml)
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from chat.brief_tab import BriefTab
-from kb.brief.build import DEFAULT_TOPICS, MAX_POINTS, MIN_POINTS, build_brief
+from kb.brief.build import MAX_POINTS, MIN_POINTS, build_brief
 from kb.brief.render import to_html, to_markdown
 from kb.cli import main
 from kb.ask.pipeline import KnowledgeBase
@@ -25,6 +25,7 @@ from kb.ask.verify import Evidence, names, numbers
 from ingest.sync import sync_paths
 
 HRTP = str(Path(sys.executable).parent / "hrtp")
+DEFAULT_TOPICS = Settings().domain.default_topics  # the five HRTP 101 topics (corpus/domain.toml)
 WILD = Path(__file__).parents[2] / "evals" / "wild" / "dev" / "a-central-valley"
 WILD_TOPICS = ["Eligibility", "Stipends and wages", "Results by county", "How to apply", *DEFAULT_TOPICS]
 WED = "Championing High Road Partnerships (WED)"

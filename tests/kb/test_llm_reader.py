@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kb.ask.claims import REFUSAL, split_claims
+from kb.ask.claims import split_claims
 from kb.ask.pipeline import KnowledgeBase
 from kb.ask.readers.prompts import fit_passages, prompt_messages
 from kb.models.llm import LocalLLM
@@ -87,7 +87,7 @@ def test_a_near_miss_the_model_would_answer_is_stopped_by_verification(llm_kb):
     raw = reader.llm.generate(prompt_messages(NEAR_MISS, shown, None), max_tokens=80).text
     assert re.search(r"\$\d{3}", raw), raw  # the model alone gives a stipend: another program's, or none at all
     answer = llm_kb.ask(NEAR_MISS)
-    assert answer.refused and answer.text.startswith(REFUSAL)
+    assert answer.refused and answer.text.startswith(llm_kb.settings.domain.refusal)
     assert not re.search(r"\$\d", answer.text)
     assert any(re.search(r"\$\d", d.text) and re.search(r"not in passage|not said of|about something else", d.reason)
                for d in answer.dropped), answer.dropped
@@ -190,5 +190,5 @@ def test_the_default_reader_answers_the_principles_as_well_as_quoting_does(llm_k
 
 def test_the_default_reader_refuses_a_near_miss_the_model_would_answer(llm_kb):
     answer = llm_kb.ask(NEAR_MISS, reader=llm_kb.make_reader("judged", llm_kb.reader.llm))
-    assert answer.refused and answer.text.startswith(REFUSAL), answer.text
+    assert answer.refused and answer.text.startswith(llm_kb.settings.domain.refusal), answer.text
     assert not re.search(r"\$\d", answer.text)

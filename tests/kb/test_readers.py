@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from ingest.sync import sync_paths
-from kb.ask.claims import REFUSAL
 from kb.ask.pipeline import KnowledgeBase
 from kb.ask.readers import registry
 from kb.errors import ConfigError
@@ -44,13 +43,13 @@ def test_the_llm_reader_keeps_a_backed_sentence_and_drops_an_invented_figure_wit
 def test_the_llm_reader_refuses_when_the_model_leans_to_no_answer_and_shows_the_closest_passages(bakery_kb):
     answer = llm_answer(bakery_kb, "When does the Riverside Bakers Partnership course run?",
                         "It runs in February and in August [1].", p_refusal=0.6)
-    assert answer.refused and answer.text.startswith(REFUSAL)
+    assert answer.refused and answer.text.startswith(bakery_kb.settings.domain.refusal)
     assert answer.sources and "leaned to no answer" in answer.reason
 
 
 def test_the_llm_reader_refuses_when_the_model_says_no_answer(bakery_kb):
     answer = llm_answer(bakery_kb, "Who founded the Riverside Bakers Partnership?", "NO ANSWER")
-    assert answer.refused and answer.text.startswith(REFUSAL) and "NO ANSWER" not in answer.text
+    assert answer.refused and answer.text.startswith(bakery_kb.settings.domain.refusal) and "NO ANSWER" not in answer.text
 
 
 @pytest.mark.parametrize("name", registry.NAMES)
@@ -58,7 +57,7 @@ def test_every_reader_says_nothing_relevant_is_indexed_when_no_passage_was_found
     reader = bakery_kb.make_reader(name, KeyedLLM({}))
     q = bakery_kb.understand("What do Riverside bakers earn?")
     draft = reader.read(q, np.zeros(4, dtype=np.float32), [])
-    assert draft.refused and draft.text.startswith(REFUSAL) and "Nothing relevant is indexed" in draft.text
+    assert draft.refused and draft.text.startswith(bakery_kb.settings.domain.refusal) and "Nothing relevant is indexed" in draft.text
     assert draft.reader == name
 
 

@@ -5,7 +5,8 @@
     ├── LLMReader         a language model reads and writes; kb/ask/verify.py keeps only what the passages back
     └── JudgedReader      both of the above, and a calibrated judgement of each sentence (the default)
 
-The base class handles "no passages" once; a refusal says REFUSAL and lists the closest passages.
+The base class handles "no passages" once; a refusal opens with the domain's refusal sentence
+(corpus/domain.toml) and lists the closest passages.
 Readers are made by name in kb/ask/readers/registry.py.
 """
 
@@ -16,21 +17,26 @@ from typing import Callable
 
 import numpy as np
 
-from kb.ask.claims import REFUSAL, Claim, render, renumber
+from kb.ask.claims import Claim, render, renumber
 from kb.ask.question import QuestionInfo
+from kb.settings import Settings
 from kb.types import Draft, Dropped, Passage, Source
 
 
 class Reader(ABC):
     name: str
     streams: bool = False  # calls `on_text` with its words as it writes them
+    settings: Settings
     llm = None  # the language model a model reader writes with (the session brief uses it too)
 
     def read(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage], history: list[dict] | None = None,
              on_text: Callable[[str], None] | None = None) -> Draft:
         if not passages:
-            return refusal(passages, "no passages", self.name)
+            return self.refuse(passages, "no passages")
         return self.answer(q, qvec, passages, history, on_text)
+
+    def refuse(self, passages: list[Passage], reason: str, dropped: list[Dropped] | None = None) -> Draft:
+        return refusal(self.settings.domain.refusal, passages, reason, self.name, dropped)
 
     @abstractmethod
     def answer(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage], history: list[dict] | None,
@@ -38,12 +44,13 @@ class Reader(ABC):
         """The draft for at least one passage."""
 
 
-def refusal(passages: list[Passage], reason: str, reader: str, dropped: list[Dropped] | None = None) -> Draft:
-    """The materials don't answer: say so, and show the closest passages."""
+def refusal(text: str, passages: list[Passage], reason: str, reader: str,
+            dropped: list[Dropped] | None = None) -> Draft:
+    """The materials don't answer: say so (`text`, the domain's refusal sentence), and show the closest passages."""
     if not passages:
-        return Draft(REFUSAL + " Nothing relevant is indexed.", True, [], reason, dropped or [], reader=reader)
+        return Draft(text + " Nothing relevant is indexed.", True, [], reason, dropped or [], reader=reader)
     closest = [Source.from_passage(i + 1, p) for i, p in enumerate(passages[:3])]
-    return Draft(f"{REFUSAL} The closest passages are listed below.", True, closest, reason, dropped or [],
+    return Draft(f"{text} The closest passages are listed below.", True, closest, reason, dropped or [],
                  reader=reader)
 
 

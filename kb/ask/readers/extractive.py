@@ -21,7 +21,7 @@ import numpy as np
 from kb.ask.claims import Claim
 from kb.models.embedder import Embedder
 from kb.ask.question import QuestionInfo
-from kb.ask.readers.base import Reader, compose, refusal
+from kb.ask.readers.base import Reader, compose
 from kb.types import Draft
 from kb.settings import Settings
 from kb.text.terms import stems
@@ -67,7 +67,7 @@ class ExtractiveReader(Reader):
                on_text: Callable[[str], None] | None = None) -> Draft:
         picked, reason = self.propose(q, qvec, passages)
         if reason:
-            return refusal(passages, reason, NAME)
+            return self.refuse(passages, reason)
         return self._compose(q, picked, passages)
 
     def propose(self, q: QuestionInfo, qvec: np.ndarray, passages: list[Passage]) -> tuple[list[Candidate], str]:
@@ -190,7 +190,7 @@ class ExtractiveReader(Reader):
         evidence = {n: Evidence.of(n, p) for n, p in by_n.items()}
         kept, dropped, quotes = self.verifier.check(claims, evidence, q.text, sorted(q.specific or q.terms))
         if not kept:
-            return refusal(passages, "verification removed every sentence", NAME, dropped)
+            return self.refuse(passages, "verification removed every sentence", dropped)
         return compose(kept, by_n, quotes, NAME, dropped)
 
 

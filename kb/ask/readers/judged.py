@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from kb.ask.claims import REFUSAL, Claim, parse
+from kb.ask.claims import Claim, parse
 from kb.models.embedder import Embedder
 from kb.ask.judge import Candidate, JudgeModel
 from kb.models.llm import REFUSAL_PHRASE
@@ -49,6 +49,7 @@ class Judgement:
     q: QuestionInfo
     passages: list[Passage]
     evidence: dict[int, Evidence]
+    refusal: str  # the domain's refusal sentence, which a refusal opens with
     candidates: list[Candidate] = field(default_factory=list)
     signals: dict[str, float] = field(default_factory=dict)
     ext_reason: str = ""
@@ -87,7 +88,8 @@ class JudgedReader(Reader):
         shown, gen, timings = self.writer.write(q, qvec, passages, history, on_text)
         rank_of = {i + 1: next(k for k, p in enumerate(passages, 1) if p is sp) for i, (sp, _) in enumerate(shown)}
         text = gen.text.strip()
-        said_no = text.upper().startswith(REFUSAL_PHRASE) or text.startswith(REFUSAL)
+        refusal_text = self.settings.domain.refusal
+        said_no = text.upper().startswith(REFUSAL_PHRASE) or text.startswith(refusal_text)
         written = [] if said_no else [c for c in parse(text, len(shown)) if REFUSAL_PHRASE not in c.text.upper()]
         written = [replace(c, cites=tuple(rank_of[n] for n in c.cites)) for c in written]
         quoted = self.quoter.claims(q, picked)
@@ -95,7 +97,7 @@ class JudgedReader(Reader):
         p_refusal = gen.p_refusal if gen.p_refusal is not None else 0.0
         common = {"p_refusal": p_refusal, "model_refused": float(said_no), "best_dense": max(p.dense for p in passages),
                   "ext_refused": float(bool(ext_reason))}
-        j = Judgement(q, passages, evidence, signals=dict(common), ext_reason=ext_reason, timings=timings)
+        j = Judgement(q, passages, evidence, refusal_text, signals=dict(common), ext_reason=ext_reason, timings=timings)
         asked = self.verifier.asked(q.text, sorted(q.specific or q.terms))
         stats = self.verifier.term_stats()
         texts = [c.text for c in written] + [c.text for c in quoted]
@@ -185,9 +187,9 @@ def decide(j: Judgement, model: JudgeModel) -> Draft:
             (i + 1 < len(kept) and kept[i + 1].item)]
     signals["kept"] = float(len(kept))
     if p_answer < model.answer_cut:
-        draft = refusal(j.passages, f"the judgement leaned to no answer (p={p_answer:.2f})", NAME, dropped)
+        draft = refusal(j.refusal, j.passages, f"the judgement leaned to no answer (p={p_answer:.2f})", NAME, dropped)
     elif not kept:
-        draft = refusal(j.passages, "no sentence passed the judgement", NAME, dropped)
+        draft = refusal(j.refusal, j.passages, "no sentence passed the judgement", NAME, dropped)
     else:
         claims = _unique([Claim(c.text, (c.n,), item=c.item, cont=c.cont and i > 0) for i, c in enumerate(kept)])
         claims = restore_lists(claims, j.evidence, j.q.text)

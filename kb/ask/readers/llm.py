@@ -23,11 +23,11 @@ from typing import Callable
 
 import numpy as np
 
-from kb.ask.claims import REFUSAL, parse
+from kb.ask.claims import parse
 from kb.models.embedder import Embedder
 from kb.models.llm import LLM, REFUSAL_PHRASE, Generation, LLMError
 from kb.ask.question import QuestionInfo
-from kb.ask.readers.base import Reader, compose, refusal
+from kb.ask.readers.base import Reader, compose
 from kb.types import Draft
 from kb.ask.readers.lists import restore_lists
 from kb.ask.readers.prompts import fit_passages, prompt_messages
@@ -75,7 +75,7 @@ class LLMReader(Reader):
         """The model's answer, checked: refuse when the model does (or leans to), when verification leaves
         nothing, or when the cited passages do not cover the question. Every signal is recorded."""
         answer = text.strip()
-        said_no = answer.upper().startswith(REFUSAL_PHRASE) or answer.startswith(REFUSAL)
+        said_no = answer.upper().startswith(REFUSAL_PHRASE) or answer.startswith(self.settings.domain.refusal)
         claims = [] if said_no else [c for c in parse(answer, len(shown)) if REFUSAL_PHRASE not in c.text.upper()]
         evidence = {n: Evidence.of(n, p) for n, p in shown.items()}
         terms = sorted(q.specific or q.terms)
@@ -87,14 +87,14 @@ class LLMReader(Reader):
                    "claims": float(len(claims)), "kept": float(len(kept)), "coverage": cover,
                    "best_dense": max(p.dense for p in passages)}
         if said_no:
-            draft = refusal(passages, "the model found no answer", NAME)
+            draft = self.refuse(passages, "the model found no answer")
         elif p_refusal is not None and p_refusal > self.settings.max_refusal_p:
-            draft = refusal(passages, f"the model leaned to no answer (p={p_refusal:.2f})", NAME, dropped)
+            draft = self.refuse(passages, f"the model leaned to no answer (p={p_refusal:.2f})", dropped)
         elif not kept:
-            draft = refusal(passages, "verification removed every sentence", NAME, dropped)
+            draft = self.refuse(passages, "verification removed every sentence", dropped)
         elif cover < self.settings.min_coverage:
-            draft = refusal(passages, f"the cited passages do not mention {missing} (coverage {cover:.2f})", NAME,
-                            dropped)
+            draft = self.refuse(passages, f"the cited passages do not mention {missing} (coverage {cover:.2f})",
+                                dropped)
         else:
             draft = compose(kept, shown, quotes, NAME, dropped)
         draft.signals = signals
