@@ -1,1 +1,1 @@
-"""The Gradio chat: a thin face over kb.engine."""
+"""The Gradio chat: a thin face over kb/ask/pipeline.py."""

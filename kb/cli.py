@@ -1,4 +1,4 @@
-"""The `hrtp` command: a thin face over kb.engine. Domain errors become one line on stderr and an exit code.
+"""The `hrtp` command: the group and the core commands, a thin face over kb/ask/pipeline.py. Domain errors become one line on stderr and an exit code.
 
 Exit codes: 0 ok; 1 some inputs failed (ingest: some files; ask --questions: some lines); 2 usage error or
 nothing could be done; 130 interrupted.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import ConfigError
-from kb.text.sentences import stems
+from kb.text.terms import stems
 
 DOMAIN_NAME = "domain.toml"  # ingest skips files of this name: they are settings, not documents
 _FIX = "fix it (corpus/domain.toml shows every key) or set HRTP_DOMAIN to another file"
