@@ -4,10 +4,12 @@
 
 One process per run: each set is ingested into a temporary store, the reader model is loaded and warmed with
 one question, then every question of the set is asked with each reader of the registry (`kb/ask/readers/registry.py`), no output
-cache. Printed per set and reader: the checked answer p50/p95 (the "final" event: what the chat then shows),
-the first text shown (the "quick" quoted answer a model reader's chat shows while the model reads; for the
-extractive reader its answer), the model's first token (never shown: the chat waits for the checked answer)
-and the model's own time. The model readers' times include the quoted answer computed before the model starts.
+cache. The readers take turns, each on its own question at each step, so a load on the machine that comes and
+goes falls on all of them alike (and, from three questions, no reader finds the model's cache holding its
+question's prompt). Printed per set and reader: the checked answer p50/p95 (the "final" event: what the chat
+then shows), the first text shown (the "quick" quoted answer a model reader's chat shows while the model
+reads; for the extractive reader its answer), the model's first token (never shown: the chat waits for the
+checked answer) and the model's own time. The model readers' times include the quoted answer computed first.
 """
 
 from __future__ import annotations
@@ -38,37 +40,51 @@ def measure(set_name: str, limit: int) -> dict[str, dict[str, float]]:
         kb = KnowledgeBase(settings, long_running=True)  # the chat's setting: its latency is what users see
         sync_paths(kb, [spec.corpus], progress=False)
         kb.ask("What is this about?")  # warm: the model's fixed prompt prefix is read here
-        out: dict[str, dict[str, float]] = {}
+        chats, times = {}, {}
         for name in READERS:
             # one KnowledgeBase per reader over the same store, embedder and process-wide model: `stream`
             # answers with the configured reader, as the chat started with `--reader NAME` does
-            chat = kb if name == settings.reader else KnowledgeBase(replace(settings, reader=name), kb.embedder,
-                                                                     long_running=True)
-            if chat is not kb:
-                chat.ask("What is this about?")  # warm its own readers and indexes as above
-            out[name] = _stream_times(chat, rows)
-        return out
+            chats[name] = kb if name == settings.reader else KnowledgeBase(replace(settings, reader=name),
+                                                                           kb.embedder, long_running=True)
+            if chats[name] is not kb:
+                chats[name].ask("What is this about?")  # warm its own readers and indexes as above
+            times[name] = _Times()
+        n = len(rows)
+        for i in range(n):
+            for k, name in enumerate(READERS):
+                times[name].add(chats[name], rows[(i - k * n // len(READERS)) % n])
+        return {name: t.summary() for name, t in times.items()}
 
 
-def _stream_times(kb: KnowledgeBase, rows: list[dict]) -> dict[str, float]:
-    total, shown, first, model = [], [], [], []
-    for r in rows:
+class _Times:
+    """One reader's times through `KnowledgeBase.stream`, in ms from the question."""
+
+    def __init__(self) -> None:
+        self.total: list[float] = []
+        self.shown: list[float] = []
+        self.first: list[float] = []
+        self.model: list[float] = []
+
+    def add(self, kb: KnowledgeBase, r: dict) -> None:
         t = time.perf_counter()
         at: dict[str, float] = {}
         for kind, value in kb.stream(r["question"], r.get("history") or []):
             at.setdefault(kind, (time.perf_counter() - t) * 1000)
             if kind == "final":
-                model.append(value.timings.get("llm", 0.0))
-        total.append(at["final"])
-        shown.append(at.get("quick", at["final"]))
+                self.model.append(value.timings.get("llm", 0.0))
+        self.total.append(at["final"])
+        self.shown.append(at.get("quick", at["final"]))
         if "text" in at:
-            first.append(at["text"])
-    f = {"questions": len(rows), "answer_p50_ms": percentile(total, 50), "answer_p95_ms": percentile(total, 95),
-         "shown_p50_ms": percentile(shown, 50), "shown_p95_ms": percentile(shown, 95)}
-    if first:
-        f |= {"first_token_p50_ms": percentile(first, 50), "first_token_p95_ms": percentile(first, 95),
-              "model_p50_ms": percentile(model, 50)}
-    return f
+            self.first.append(at["text"])
+
+    def summary(self) -> dict[str, float]:
+        total, shown, first, model = self.total, self.shown, self.first, self.model
+        f = {"questions": len(total), "answer_p50_ms": percentile(total, 50), "answer_p95_ms": percentile(total, 95),
+             "shown_p50_ms": percentile(shown, 50), "shown_p95_ms": percentile(shown, 95)}
+        if first:
+            f |= {"first_token_p50_ms": percentile(first, 50), "first_token_p95_ms": percentile(first, 95),
+                  "model_p50_ms": percentile(model, 50)}
+        return f
 
 
 def _s(f: dict[str, float], key: str) -> str:
