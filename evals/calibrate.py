@@ -43,7 +43,7 @@ log = logging.getLogger("calibrate")
 OUT = Path("bench-out")
 MIN_REFUSAL_ACCURACY = 0.9
 SENTENCE_CUTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
-ANSWER_CUTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+ANSWER_CUTS = (0.1, 0.2, 0.3, 0.4) + tuple(round(0.5 + 0.025 * i, 3) for i in range(19))  # fine where refusals turn
 POLICIES = ("never", "fallback", "add")
 
 
@@ -130,7 +130,8 @@ def score(data, model: JudgeModel) -> dict[str, float]:
         if not draft.refused:
             words.append(m.words(draft.text))
     return {"fact_recall": m.mean(facts), "refusal_accuracy": m.mean(refused_ok), "false_refusals": m.mean(false_ref),
-            "median_words": m.median(words), "passed": passed, "questions": len(data)}
+            "median_words": m.median(words), "passed": passed, "questions": len(data),
+            "refuse_questions": len(refused_ok), "answer_questions": len(facts)}
 
 
 def folds(data, k: int = 5, seed: int = 7):
@@ -156,10 +157,15 @@ def cross_validate(data, s_names=SENTENCE_FEATURES, a_names=ANSWER_FEATURES, poi
     return pooled
 
 
+# each mean is pooled over the questions it is a mean of: refusal accuracy over the unanswerable ones
+_OVER = {"refusal_accuracy": "refuse_questions", "fact_recall": "answer_questions", "false_refusals": "answer_questions"}
+
+
 def _pool(parts, key: str) -> float:
-    if key in ("passed", "questions"):
+    if key in ("passed", "questions", "refuse_questions", "answer_questions"):
         return sum(p[key] for p, _ in parts)
-    return sum(p[key] * n for p, n in parts) / sum(n for _, n in parts)
+    weight = (lambda p, n: p[_OVER[key]]) if key in _OVER else (lambda p, n: n)
+    return sum(p[key] * weight(p, n) for p, n in parts) / sum(weight(p, n) for p, n in parts)
 
 
 def choose(pooled: dict[tuple, dict]) -> tuple[tuple, dict]:
