@@ -159,13 +159,15 @@ def cross_validate(data, s_names=SENTENCE_FEATURES, a_names=ANSWER_FEATURES, poi
 
 # each mean is pooled over the questions it is a mean of: refusal accuracy over the unanswerable ones
 _OVER = {"refusal_accuracy": "refuse_questions", "fact_recall": "answer_questions", "false_refusals": "answer_questions"}
+_COUNTS = ("passed", "questions", "refuse_questions", "answer_questions")
 
 
 def _pool(parts, key: str) -> float:
-    if key in ("passed", "questions", "refuse_questions", "answer_questions"):
+    if key in _COUNTS:
         return sum(p[key] for p, _ in parts)
-    weight = (lambda p, n: p[_OVER[key]]) if key in _OVER else (lambda p, n: n)
-    return sum(p[key] * weight(p, n) for p, n in parts) / sum(weight(p, n) for p, n in parts)
+    weights = [p[_OVER[key]] if key in _OVER else n for p, n in parts]
+    total = sum(weights)
+    return sum(p[key] * w for (p, _), w in zip(parts, weights)) / total if total else 0.0
 
 
 def choose(pooled: dict[tuple, dict]) -> tuple[tuple, dict]:
