@@ -8,9 +8,11 @@
 2. Labels, from the sets' facts: a candidate sentence is positive when it states one of the question's expected
    facts; every candidate of an unanswerable question is negative. The answer as a whole is positive when the
    question is answerable.
-3. Two logistic models (numpy, L2) are fitted; cut-offs and the quote policy are chosen by 5-fold
-   cross-validation by question, replaying `decide` on held-out questions: the most facts for refusal accuracy
-   >= 0.9. Each feature's weight and what leaving it out costs are printed (and kept in the file's "about").
+3. The sentence model is a logistic regression (numpy, L2); the answer model is a small forest of extremely
+   randomised trees (scikit-learn, shipped as arrays: kb/ask/judge.py scores it without scikit-learn). Cut-offs
+   and the quote policy are chosen by 5-fold cross-validation by question, replaying `decide` on held-out
+   questions: the most facts for refusal accuracy >= 0.9. Each feature's weight (importance, for the forest)
+   and what leaving it out costs are printed (and kept in the file's "about").
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from sklearn.ensemble import ExtraTreesClassifier
 
 from evals import metrics as m
 from evals.llm_cache import CachedLLM
 from evals.sets import EVAL_SETS, load_questions
 from kb.ask.pipeline import KnowledgeBase
-from kb.ask.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, JudgeModel, value
+from kb.ask.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, Forest, JudgeModel, value
 from kb.ask.readers.judged import Judgement, JudgedReader, answer_features, decide
 from kb.models.load import get_llm
 from kb.settings import Settings
@@ -45,6 +48,8 @@ MIN_REFUSAL_ACCURACY = 0.9
 SENTENCE_CUTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 ANSWER_CUTS = (0.1, 0.2, 0.3, 0.4) + tuple(round(0.5 + 0.025 * i, 3) for i in range(19))  # fine where refusals turn
 POLICIES = ("never", "fallback", "add")
+# The answer forest, chosen on dev (evals/README.md): more trees or other leaf sizes moved held-out figures by noise.
+TREES, MIN_LEAF, SEED = 100, 5, 0
 
 
 # 1. judgements ----------------------------------------------------------------------------------------------
@@ -107,11 +112,48 @@ def fit_sentences(data, names=SENTENCE_FEATURES) -> dict[str, float]:
     return as_weights(fit_logistic(np.array(X), np.array(y, dtype=float)), names)
 
 
-def fit_answers(data, sentence: dict[str, float], names=ANSWER_FEATURES) -> dict[str, float]:
+def fit_answers(data, sentence: dict[str, float], names=ANSWER_FEATURES) -> "MemoForest":
+    probe = JudgeModel(sentence, {})
+    X = np.array([[value(answer_features(j, probe), n) for n in names] for _, j in data])
+    y = np.array([float(row["expect"] == "answer") for row, _ in data])
+    clf = ExtraTreesClassifier(n_estimators=TREES, min_samples_leaf=MIN_LEAF, random_state=SEED).fit(X, y)
+    forest = MemoForest(tuple(names), [_tree(e.tree_) for e in clf.estimators_])
+    forest.importance = {n: round(float(v), 4) for n, v in zip(names, clf.feature_importances_)}
+    return forest
+
+
+def fit_answers_logistic(data, sentence: dict[str, float], names=ANSWER_FEATURES) -> dict[str, float]:
+    """The answer model the judgement had before the forest (evals/answer_models.py compares them)."""
     probe = JudgeModel(sentence, {})
     X = [[value(answer_features(j, probe), n) for n in names] for _, j in data]
     y = [float(row["expect"] == "answer") for row, _ in data]
     return as_weights(fit_logistic(np.array(X), np.array(y)), names)
+
+
+def _tree(t) -> dict[str, list]:
+    """One fitted tree as the arrays kb/ask/judge.py walks; a leaf's value is its share of answerable questions."""
+    shares = t.value[:, 0, :] / t.value[:, 0, :].sum(axis=1, keepdims=True)
+    leaf = t.children_left < 0
+    return {"f": [int(f) if not lf else -1 for f, lf in zip(t.feature, leaf)],
+            "t": [float(x) if not lf else 0.0 for x, lf in zip(t.threshold, leaf)],
+            "l": [int(x) for x in t.children_left], "r": [int(x) for x in t.children_right],
+            "v": [round(float(x), 4) if lf else 0.0 for x, lf in zip(shares[:, 1], leaf)]}
+
+
+class MemoForest(Forest):
+    """The forest, remembering its answers: cross-validation replays the same question at many cut-offs."""
+
+    importance: dict[str, float] = {}
+
+    def p(self, features: dict[str, float]) -> float:
+        key = tuple(value(features, n) for n in self.features)
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = super().p(features)
+        return memo[key]
+
+    def plain(self) -> Forest:
+        return Forest(self.features, self.trees)
 
 
 # 3. replaying the decision ------------------------------------------------------------------------------------
@@ -147,9 +189,9 @@ def cross_validate(data, s_names=SENTENCE_FEATURES, a_names=ANSWER_FEATURES, poi
     per_point: dict[tuple, list] = {}
     for train, test in folds(data):
         ws = fit_sentences(train, s_names)
-        wa = fit_answers(train, ws, a_names)
+        forest = fit_answers(train, ws, a_names)
         for point in points or itertools.product(SENTENCE_CUTS, ANSWER_CUTS, POLICIES):
-            model = JudgeModel(ws, wa, *point)
+            model = JudgeModel(ws, {}, *point, answer_forest=forest)
             per_point.setdefault(point, []).append((score(test, model), len(test)))
     pooled = {}
     for point, parts in per_point.items():
@@ -193,8 +235,8 @@ def main(argv: list[str] | None = None) -> None:
     pooled = cross_validate(data)
     point, figures = choose(pooled)
     ws = fit_sentences(data)
-    wa = fit_answers(data, ws)
-    model = JudgeModel(ws, wa, *point)
+    forest = fit_answers(data, ws)
+    model = JudgeModel(ws, {}, *point, answer_forest=forest)
     per_set = {s: score(by_set[s], model) for s in sets}
     for floor in (0.5, 0.6, 0.7, 0.8, 0.9):
         ok = {p: r for p, r in pooled.items() if r["refusal_accuracy"] >= floor}
@@ -206,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     for s, r in per_set.items():
         print("in-sample", s, json.dumps({k: round(v, 3) for k, v in r.items()}))
     print("sentence weights:", json.dumps(ws))
-    print("answer weights:", json.dumps(wa))
+    print("answer forest, feature importance:", json.dumps(forest.importance))
     ablation = {}
     if args.ablate:
         for name in SENTENCE_FEATURES:
@@ -219,7 +261,9 @@ def main(argv: list[str] | None = None) -> None:
             r = cross_validate(data, a_names=names, points=[point])[point]
             ablation[f"answer:{name}"] = {k: round(r[k], 3) for k in ("fact_recall", "refusal_accuracy", "passed")}
             print("without", name, ablation[f"answer:{name}"])
+    model.answer_forest = forest.plain()
     model.about = {"fitted": date.today().isoformat(), "sets": sets, "questions": len(data),
+                   "answer_forest": {"trees": TREES, "min_leaf": MIN_LEAF, "importance": forest.importance},
                    "candidates": sum(len(j.candidates) for _, j in data),
                    "held_out": {k: round(v, 4) for k, v in figures.items()}, "ablation": ablation,
                    "how": "python -m evals.calibrate (evals/README.md)"}

@@ -1,7 +1,12 @@
-"""The calibration's held-out figures: a refusal accuracy pooled over folds counts each unanswerable question once,
-whatever the size of the fold it fell in, so the cut-off it chooses for ">= 0.9" is the one that reaches it."""
+"""The calibration: a refusal accuracy pooled over folds counts each unanswerable question once, whatever the size
+of the fold it fell in, so the cut-off it chooses for ">= 0.9" is the one that reaches it; and the answer forest it
+ships scores, without scikit-learn, as it was fitted."""
 
-from evals.calibrate import _pool
+import numpy as np
+from sklearn.ensemble import ExtraTreesClassifier
+
+from evals.calibrate import MIN_LEAF, SEED, TREES, _pool, _tree
+from kb.ask.judge import Forest, JudgeModel
 
 
 def test_refusal_accuracy_is_pooled_over_the_unanswerable_questions():
@@ -12,3 +17,18 @@ def test_refusal_accuracy_is_pooled_over_the_unanswerable_questions():
     assert _pool(parts, "refusal_accuracy") == 0.9  # 9 of the 10 unanswerable questions, not the folds' mean 0.5
     assert _pool(parts, "fact_recall") == 0.9
     assert _pool(parts, "passed") == 18
+
+
+def test_the_shipped_forest_scores_as_scikit_learn_fitted_it(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.random((200, 3))
+    X[:, 2] = np.log10(X[:, 2] + 1e-4)  # a log feature, as the answer model has
+    y = (X[:, 0] + 0.3 * rng.random(200) > 0.6).astype(float)
+    clf = ExtraTreesClassifier(n_estimators=TREES, min_samples_leaf=MIN_LEAF, random_state=SEED).fit(X, y)
+    names = ("a", "b", "c")
+    model = JudgeModel({"bias": 0.0}, {}, answer_forest=Forest(names, [_tree(e.tree_) for e in clf.estimators_]))
+    model.save(tmp_path / "judge.json")
+    loaded = JudgeModel.load(tmp_path / "judge.json")
+    probe = rng.random((50, 3))
+    ours = [loaded.answer_p({"a": a, "b": b, "c": c}) for a, b, c in probe]
+    assert np.allclose(ours, clf.predict_proba(probe)[:, 1], atol=1e-3)

@@ -4,7 +4,7 @@ answer is refused, and that the judgement's coefficients come from data."""
 import pytest
 
 from kb.ask.pipeline import KnowledgeBase
-from kb.ask.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, JudgeModel
+from kb.ask.judge import ANSWER_FEATURES, DEFAULT_MODEL, SENTENCE_FEATURES, Forest, JudgeModel
 from kb.ask.readers.judged import JudgedReader
 from tests.builders import LISTING
 from tests.fakes import KeyedLLM
@@ -67,13 +67,16 @@ def test_a_model_sentence_that_fails_gives_way_to_the_quote_saying_the_same(weld
 
 def test_the_judgement_comes_from_its_data_file(welding_kb, tmp_path):
     model = JudgeModel.load()
-    assert set(SENTENCE_FEATURES) <= set(model.sentence) and set(ANSWER_FEATURES) <= set(model.answer)
+    assert set(SENTENCE_FEATURES) <= set(model.sentence)
+    assert model.answer_forest is not None and model.answer_forest.features == ANSWER_FEATURES
     assert DEFAULT_MODEL.name == "judge.json"
     question, script = ("When does the Riverside Bakers Partnership course run?",
                         {"course run": ("The course runs twice a year, in February and in August [1].", 0.01)})
     assert not ask(welding_kb, question, script).refused
-    # The same reader with a file that weighs every answer as unanswerable refuses it.
-    doubting = JudgeModel(model.sentence, {**model.answer, "bias": -40.0}, model.sentence_cut, model.answer_cut)
+    # The same reader with a file whose answer trees call every question unanswerable refuses it.
+    never = {"f": [-1], "t": [0.0], "l": [-1], "r": [-1], "v": [0.0]}
+    doubting = JudgeModel(model.sentence, {}, model.sentence_cut, model.answer_cut, model.quotes,
+                          answer_forest=Forest(ANSWER_FEATURES, [never, never]))
     doubting.save(tmp_path / "judge.json")
     refused = ask(welding_kb, question, script, JudgeModel.load(tmp_path / "judge.json"))
     assert refused.refused and "closest passages" in refused.text

@@ -8,8 +8,9 @@
 3. Each candidate gets P(supported and answers); the answer as a whole gets P(the materials answer). Below the
    answer cut-off: a refusal with the closest passages. One check stays a veto: a model sentence whose
    figure, name or address is not in the passage it is cited to (or that stops before its answer) is never
-   shown, whatever its probability. Otherwise the model's sentences that pass (or their
-   repairs), and the quotes as the judgement's policy says (`JudgeModel.quotes`).
+   shown, whatever its probability, and one the verifier objects to needs `JudgeModel.objected_cut`. Otherwise
+   the model's sentences that pass (or their repairs), and the quotes as the judgement's policy says
+   (`JudgeModel.quotes`).
 Every sentence shown is either a verbatim quote or a model sentence that passed the judgement; dropped sentences
 are reported with the verifier's reason or their probability.
 """
@@ -170,7 +171,8 @@ def decide(j: Judgement, model: JudgeModel) -> Draft:
         if c.source != "model":
             continue
         fix = repairs.get(i)
-        if c.p >= cut and not c.invents:  # the judgement weighs; a figure or name from nowhere is never shown
+        # the judgement weighs; one the verifier objects to needs a surer one; a figure from nowhere never stands
+        if c.p >= (max(cut, model.objected_cut) if c.reason else cut) and not c.invents:
             kept.append(c)
         elif fix is not None and fix.p >= cut:
             kept.append(fix)

@@ -1,0 +1,78 @@
+"""Compare answer models for the judgement on the saved dev judgements: the logistic one it had and the shipped
+forest, held out three ways (leave one cluster of documents out, and 5-fold by question with two seeds).
+
+    python -m evals.answer_models          # after `python -m evals.calibrate` has saved bench-out/judgements-*.pkl
+
+For each split and model it prints the held-out AUC of P(the materials answer), the share of answerable questions
+answered where nine in ten unanswerable ones are refused, and the whole reader replayed (`decide`) at the
+cut-offs the calibration would choose. About three minutes; no model time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+import random
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from evals import calibrate as cal
+from kb.ask.judge import ANSWER_FEATURES, JudgeModel, value
+from kb.ask.readers.judged import answer_features
+
+
+def _logistic(train, ws):
+    return JudgeModel(ws, cal.fit_answers_logistic(train, ws))
+
+
+def _forest(train, ws):
+    return JudgeModel(ws, {}, answer_forest=cal.fit_answers(train, ws))
+
+
+MODELS = {"logistic": _logistic, "forest (shipped)": _forest}
+
+
+def splits(data) -> dict[str, list[list[int]]]:
+    cluster = [r["id"][:2] if r["id"].startswith("w") else "bundled" for r, _ in data]
+    out = {"leave one cluster out": [[i for i, c in enumerate(cluster) if c == g] for g in sorted(set(cluster))]}
+    for seed in (7, 11):
+        order = list(range(len(data)))
+        random.Random(seed).shuffle(order)
+        out[f"5-fold, seed {seed}"] = [[i for n, i in enumerate(order) if n % 5 == f] for f in range(5)]
+    return out
+
+
+def held_out(data, folds, make) -> tuple[float, float, dict]:
+    y = np.array([float(r["expect"] == "answer") for r, _ in data])
+    p = np.zeros(len(data))
+    per_point: dict[tuple, list] = {}
+    for test in folds:
+        held = set(test)
+        train = [data[i] for i in range(len(data)) if i not in held]
+        fitted = make(train, cal.fit_sentences(train))
+        for i in test:
+            p[i] = fitted.answer_p(answer_features(data[i][1], fitted))
+        rows = [data[i] for i in test]
+        for point in itertools.product(cal.SENTENCE_CUTS, cal.ANSWER_CUTS, cal.POLICIES):
+            model = JudgeModel(fitted.sentence, fitted.answer, *point, answer_forest=fitted.answer_forest)
+            per_point.setdefault(point, []).append((cal.score(rows, model), len(rows)))
+    refused = np.sort(p[y == 0])
+    line = refused[int(np.ceil(cal.MIN_REFUSAL_ACCURACY * len(refused))) - 1]
+    pooled = {pt: {k: cal._pool(parts, k) for k in parts[0][0]} for pt, parts in per_point.items()}
+    point, figures = cal.choose(pooled)
+    return roc_auc_score(y, p), float(np.mean(p[y == 1] > line)), {"point": point, **figures}
+
+
+def main() -> None:
+    data = [x for s in ("bundled-dev", "wild-dev") for x in pickle.loads((cal.OUT / f"judgements-{s}.pkl").read_bytes())]
+    for split, folds in splits(data).items():
+        for name, make in MODELS.items():
+            auc, answered, r = held_out(data, folds, make)
+            print(f"{split:22s} {name:17s} AUC {auc:.3f}  answered at refusal accuracy 0.9: {answered:.2f}  "
+                  f"replayed {r['point']}: fact recall {r['fact_recall']:.3f}, refusal accuracy "
+                  f"{r['refusal_accuracy']:.3f}, passed {r['passed']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
