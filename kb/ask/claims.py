@@ -20,15 +20,18 @@ class Claim:
 
 
 def render(claims: list[Claim]) -> str:
-    out = ""
+    out, in_list = "", False
     for c in claims:
         body = f"{c.text} {''.join(f'[{n}]' for n in c.cites)}".rstrip()
         if c.item:
             out += f"\n- {body}"
-        elif c.cont or out:
+        elif c.cont:
             out += f" {body}"
+        elif in_list:  # a sentence after a list starts its own line, not the last item's
+            out += f"\n{body}"
         else:
-            out += body
+            out += f" {body}" if out else body
+        in_list = c.item or (c.cont and in_list)
     return out.strip()
 
 

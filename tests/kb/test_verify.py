@@ -142,3 +142,16 @@ def test_a_shortened_list_gets_its_labels_and_missing_items_back_as_quotes():
     # without a count in the question nothing is added; a label is still put back
     out = render(restore_lists(model[:1], evidence(PRINCIPLES_TEXT), "Tell me more about the first one."))
     assert out == "- Industry Driven - Thru partnership, training standards are industry-valued [1]", out
+
+
+def test_a_list_names_each_item_once_and_a_sentence_after_it_starts_its_own_line():
+    from kb.ask.readers.lists import one_item_per_label, restore_lists
+    # the model quotes the second sentence of "Industry Driven"; the quoting reader adds the item's first one
+    model = parse("Thru partnership, training standards are industry-valued [1]\n"
+                  "- Worker Centered - Respecting worker's insights is part of inclusion [1]", 1)
+    quote = Claim("Industry Driven - Employers and Labor bring first-hand knowledge of the work.", (1,), item=True)
+    after = Claim("Unions have a long tradition of training.", (1,))
+    claims = restore_lists(model + [quote, after], evidence(PRINCIPLES_TEXT), "What are WED's four key principles?")
+    out = render(one_item_per_label(claims))
+    assert out.count("Industry Driven") == 1 and "industry-valued" in out, out
+    assert out.endswith("\nUnions have a long tradition of training. [1]"), out

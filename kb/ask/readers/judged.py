@@ -30,7 +30,7 @@ from kb.ask.question import QuestionInfo
 from kb.ask.readers.base import Reader, compose, refusal
 from kb.types import Draft
 from kb.ask.readers.extractive import ExtractiveReader
-from kb.ask.readers.lists import restore_lists
+from kb.ask.readers.lists import one_item_per_label, restore_lists
 from kb.ask.readers.llm import LLMReader
 from kb.settings import Settings
 from kb.text.terms import stems
@@ -184,9 +184,9 @@ def decide(j: Judgement, model: JudgeModel) -> Draft:
         for c in quotes:
             if c.p >= cut and _adds(c, kept, model.redundant):
                 kept.append(c)
-    # A list's lead-in ("The partnership offers:") says nothing without the items that follow it.
+    # A list's lead-in ("The partnership offers:") says nothing without the items that follow it, nor after them.
     kept = [c for i, c in enumerate(kept) if not c.text.rstrip().endswith(":") or
-            (i + 1 < len(kept) and kept[i + 1].item)]
+            (i + 1 < len(kept) and kept[i + 1].item and not any(k.item for k in kept[:i]))]
     signals["kept"] = float(len(kept))
     if p_answer < model.answer_cut:
         draft = refusal(j.refusal, j.passages, f"the judgement leaned to no answer (p={p_answer:.2f})", NAME, dropped)
@@ -194,7 +194,7 @@ def decide(j: Judgement, model: JudgeModel) -> Draft:
         draft = refusal(j.refusal, j.passages, "no sentence passed the judgement", NAME, dropped)
     else:
         claims = _unique([Claim(c.text, (c.n,), item=c.item, cont=c.cont and i > 0) for i, c in enumerate(kept)])
-        claims = restore_lists(claims, j.evidence, j.q.text)
+        claims = one_item_per_label(restore_lists(claims, j.evidence, j.q.text))
         by_n = {n: ev.passage for n, ev in j.evidence.items()}
         quoted: dict[int, list[str]] = {}
         for c in kept:
@@ -220,6 +220,7 @@ def _adds(quote: Candidate, kept: list[Candidate], redundant: float) -> bool:
     have = {s for k in kept for s in stems(k.text)}
     mine = set(stems(quote.text))
     return bool(mine) and sum(s in have for s in mine) / len(mine) < redundant
+
 
 
 def _unique(claims: list[Claim]) -> list[Claim]:

@@ -5,7 +5,8 @@ A 1.5B model asked for "the four key principles" copies the body of each bullet 
 the product's promise:
 - a kept claim that quotes a labelled item ("Label - text" or "Label: text") without its label gets it back;
 - when the question asks for N things and the answer quotes items of one list of exactly N items, the items
-  it left out are added (their first sentence), citing the same passage.
+  it left out are added (their first sentence), citing the same passage;
+- an item under a label the answer already gave is not said twice.
 """
 
 from __future__ import annotations
@@ -33,8 +34,35 @@ def asked_count(question: str) -> int:
 
 
 def _label(item: Unit) -> str:
-    m = _LABEL.match(item.text)
+    return label_of(item.text)
+
+
+def label_of(text: str) -> str:
+    """A list item's label: "Worker Centered" of "Worker Centered - Respecting ..."; "" when it has none."""
+    m = _LABEL.match(text)
     return m.group(1) if m else ""
+
+
+def one_item_per_label(claims: list[Claim]) -> list[Claim]:
+    """A list says each labelled item once: a later item under a label already given (a quote of the item's
+    other sentence, beside the model's) is left out with its continuations; a continuation repeating its
+    item's label loses the label."""
+    seen: set[str] = set()
+    out: list[Claim] = []
+    skipping = False
+    for c in claims:
+        if c.cont and skipping:
+            continue
+        label = label_of(c.text)
+        skipping = c.item and bool(label) and label.lower() in seen
+        if skipping:
+            continue
+        if c.cont and label and label.lower() in seen:
+            c = replace(c, text=_LABEL.sub("", c.text, count=1))
+        elif c.item and label:
+            seen.add(label.lower())
+        out.append(c)
+    return out
 
 
 def _items_by_line(ev: Evidence) -> dict[int, Unit]:
