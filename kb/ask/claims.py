@@ -27,8 +27,8 @@ def render(claims: list[Claim]) -> str:
             out += f"\n- {body}"
         elif c.cont:
             out += f" {body}"
-        elif in_list:  # a sentence after a list starts its own line, not the last item's
-            out += f"\n{body}"
+        elif in_list:  # a sentence after a list is a paragraph of its own, not part of the last item (Markdown)
+            out += f"\n\n{body}"
         else:
             out += f" {body}" if out else body
         in_list = c.item or (c.cont and in_list)

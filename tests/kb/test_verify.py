@@ -144,7 +144,7 @@ def test_a_shortened_list_gets_its_labels_and_missing_items_back_as_quotes():
     assert out == "- Industry Driven - Thru partnership, training standards are industry-valued [1]", out
 
 
-def test_a_list_names_each_item_once_and_a_sentence_after_it_starts_its_own_line():
+def test_a_list_names_each_item_once_and_a_sentence_after_it_is_its_own_paragraph():
     from kb.ask.readers.lists import one_item_per_label, restore_lists
     # the model quotes the second sentence of "Industry Driven"; the quoting reader adds the item's first one
     model = parse("Thru partnership, training standards are industry-valued [1]\n"
@@ -154,4 +154,4 @@ def test_a_list_names_each_item_once_and_a_sentence_after_it_starts_its_own_line
     claims = restore_lists(model + [quote, after], evidence(PRINCIPLES_TEXT), "What are WED's four key principles?")
     out = render(one_item_per_label(claims))
     assert out.count("Industry Driven") == 1 and "industry-valued" in out, out
-    assert out.endswith("\nUnions have a long tradition of training. [1]"), out
+    assert out.endswith("[1]\n\nUnions have a long tradition of training. [1]"), out  # not in the last item
