@@ -72,9 +72,6 @@ class Forest:
             total += t["v"][node]
         return total / len(self.trees)
 
-    def as_data(self) -> dict:
-        return {"features": list(self.features), "trees": self.trees}
-
 
 @dataclass
 class JudgeModel:
