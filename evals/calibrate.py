@@ -1,4 +1,4 @@
-"""Fit the judgement (kb/ask/judge.py) on the dev splits and write its coefficients to kb/ask/judge.json.
+"""Fit the judgement (kb/ask/judge.py) on the dev splits and write it (weights and trees) to kb/ask/judge.json.
 
     python -m evals.calibrate [--set bundled-dev --set wild-dev] [--reuse]
 

@@ -93,7 +93,9 @@ class JudgeModel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         forest = data.pop("answer_forest", None)
         model = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-        if forest:
+        if forest is not None:
+            if not forest.get("trees"):
+                raise ValueError(f"{path}: the answer forest has no trees; refit it with `python -m evals.calibrate`")
             model.answer_forest = Forest(tuple(forest["features"]), forest["trees"])
         return model
 

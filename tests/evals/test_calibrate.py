@@ -20,15 +20,17 @@ def test_refusal_accuracy_is_pooled_over_the_unanswerable_questions():
 
 
 def test_the_shipped_forest_scores_as_scikit_learn_fitted_it(tmp_path):
+    """Trees exported as calibrate ships them, saved and loaded, give scikit-learn's probabilities, a log feature
+    (as the answer model's refusal probability) included."""
     rng = np.random.default_rng(3)
-    X = rng.random((200, 3))
-    X[:, 2] = np.log10(X[:, 2] + 1e-4)  # a log feature, as the answer model has
-    y = (X[:, 0] + 0.3 * rng.random(200) > 0.6).astype(float)
+    raw = rng.random((200, 3)) * [1.0, 1.0, 0.01]
+    X = np.column_stack([raw[:, 0], raw[:, 1], np.log10(raw[:, 2] + 1e-4)])  # what `value` makes of "log_p"
+    y = (X[:, 0] + 0.3 * rng.random(200) - 0.05 * X[:, 2] > 0.7).astype(float)
     clf = ExtraTreesClassifier(n_estimators=TREES, min_samples_leaf=MIN_LEAF, random_state=SEED).fit(X, y)
-    names = ("a", "b", "c")
-    model = JudgeModel({"bias": 0.0}, {}, answer_forest=Forest(names, [_tree(e.tree_) for e in clf.estimators_]))
-    model.save(tmp_path / "judge.json")
+    forest = Forest(("a", "b", "log_p"), [_tree(e.tree_) for e in clf.estimators_])
+    JudgeModel({"bias": 0.0}, {}, answer_forest=forest).save(tmp_path / "judge.json")
     loaded = JudgeModel.load(tmp_path / "judge.json")
-    probe = rng.random((50, 3))
-    ours = [loaded.answer_p({"a": a, "b": b, "c": c}) for a, b, c in probe]
-    assert np.allclose(ours, clf.predict_proba(probe)[:, 1], atol=1e-3)
+    probe = rng.random((80, 3)) * [1.0, 1.0, 0.01]
+    ours = [loaded.answer_p({"a": a, "b": b, "p": p}) for a, b, p in probe]
+    theirs = clf.predict_proba(np.column_stack([probe[:, 0], probe[:, 1], np.log10(probe[:, 2] + 1e-4)]))[:, 1]
+    assert np.allclose(ours, theirs, atol=1e-3)

@@ -1,5 +1,5 @@
 """The judged reader's decisions around the model, with a scripted model: what stands, how it is cited, when the
-answer is refused, and that the judgement's coefficients come from data."""
+answer is refused, and that the judgement (weights and trees) comes from data."""
 
 import pytest
 

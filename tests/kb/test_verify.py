@@ -145,13 +145,38 @@ def test_a_shortened_list_gets_its_labels_and_missing_items_back_as_quotes():
 
 
 def test_a_list_names_each_item_once_and_a_sentence_after_it_is_its_own_paragraph():
-    from kb.ask.readers.lists import one_item_per_label, restore_lists
+    from kb.ask.readers.lists import restore_lists, tidy_lists
     # the model quotes the second sentence of "Industry Driven"; the quoting reader adds the item's first one
     model = parse("Thru partnership, training standards are industry-valued [1]\n"
                   "- Worker Centered - Respecting worker's insights is part of inclusion [1]", 1)
     quote = Claim("Industry Driven - Employers and Labor bring first-hand knowledge of the work.", (1,), item=True)
     after = Claim("Unions have a long tradition of training.", (1,))
     claims = restore_lists(model + [quote, after], evidence(PRINCIPLES_TEXT), "What are WED's four key principles?")
-    out = render(one_item_per_label(claims))
+    out = render(tidy_lists(claims))
     assert out.count("Industry Driven") == 1 and "industry-valued" in out, out
     assert out.endswith("[1]\n\nUnions have a long tradition of training. [1]"), out  # not in the last item
+    # no count in the question: the repeated item is left out; another passage's item of that label stays
+    again = [Claim("Industry Driven - Thru partnership, training standards are industry-valued", (1,), item=True),
+             Claim("Worker Centered - Respecting worker's insights is part of inclusion", (1,), item=True),
+             Claim("Industry Driven - Employers and Labor bring first-hand knowledge of the work.", (1,), item=True),
+             Claim("Industry Driven - Another program's own principle.", (2,), item=True),
+             Claim("It costs nothing:", (1,))]
+    out = render(tidy_lists(again))
+    assert out.count("Industry Driven") == 2 and "Employers and Labor" not in out, out
+    assert "Another program's own principle" in out and "It costs nothing" not in out, out  # a bare lead-in goes
+
+
+def test_a_lead_in_stands_before_its_own_list_and_a_second_list_keeps_its_own():
+    from kb.ask.judge import Candidate
+    from kb.ask.readers.judged import _lead_ins_first
+    from kb.text.units import Unit
+
+    def cand(text, line, kind="item"):
+        return Candidate(text, "quote", 1, {}, item=kind == "item", unit=Unit(0, 1, kind, text, line))
+    covers, tuition, books = cand("It covers:", 1, "sentence"), cand("Tuition", 2), cand("Books", 3)
+    excludes, housing = cand("It does not cover:", 4, "sentence"), cand("Housing", 5)
+    # quotes join after the model's items: each lead-in moves before the first item of its own list
+    items = {1: {2, 3, 5}}
+    order = _lead_ins_first([tuition, books, housing, covers, excludes], items)
+    assert [c.text for c in order] == ["It covers:", "Tuition", "Books", "It does not cover:", "Housing"]
+    assert _lead_ins_first([tuition, excludes], items) == [tuition]  # no item of its list kept: it says nothing

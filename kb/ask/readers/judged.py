@@ -12,7 +12,7 @@
    the model's sentences that pass (or their repairs), and the quotes as the judgement's policy says
    (`JudgeModel.quotes`).
 Every sentence shown is either a verbatim quote or a model sentence that passed the judgement; dropped sentences
-are reported with the verifier's reason or their probability.
+are reported with the verifier's reason or their probability (a list item said twice is merged, not reported).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from kb.ask.question import QuestionInfo
 from kb.ask.readers.base import Reader, compose, refusal
 from kb.types import Draft
 from kb.ask.readers.extractive import ExtractiveReader
-from kb.ask.readers.lists import one_item_per_label, restore_lists
+from kb.ask.readers.lists import is_lead_in, restore_lists, tidy_lists
 from kb.ask.readers.llm import LLMReader
 from kb.settings import Settings
 from kb.text.terms import stems
@@ -184,9 +184,7 @@ def decide(j: Judgement, model: JudgeModel) -> Draft:
         for c in quotes:
             if c.p >= cut and _adds(c, kept, model.redundant):
                 kept.append(c)
-    # A list's lead-in ("The partnership offers:") says nothing without the items that follow it, nor after them.
-    kept = [c for i, c in enumerate(kept) if not c.text.rstrip().endswith(":") or
-            (i + 1 < len(kept) and kept[i + 1].item and not any(k.item for k in kept[:i]))]
+    kept = _lead_ins_first(kept, {n: {u.line for u in ev.units if u.kind == "item"} for n, ev in j.evidence.items()})
     signals["kept"] = float(len(kept))
     if p_answer < model.answer_cut:
         draft = refusal(j.refusal, j.passages, f"the judgement leaned to no answer (p={p_answer:.2f})", NAME, dropped)
@@ -194,7 +192,7 @@ def decide(j: Judgement, model: JudgeModel) -> Draft:
         draft = refusal(j.refusal, j.passages, "no sentence passed the judgement", NAME, dropped)
     else:
         claims = _unique([Claim(c.text, (c.n,), item=c.item, cont=c.cont and i > 0) for i, c in enumerate(kept)])
-        claims = one_item_per_label(restore_lists(claims, j.evidence, j.q.text))
+        claims = tidy_lists(restore_lists(claims, j.evidence, j.q.text))
         by_n = {n: ev.passage for n, ev in j.evidence.items()}
         quoted: dict[int, list[str]] = {}
         for c in kept:
@@ -213,6 +211,20 @@ def answer_features(j: Judgement, model: JudgeModel) -> dict[str, float]:
     return {**j.signals, "max_model": max(ps, default=0.0), "n_model": sum(p >= model.sentence_cut for p in ps) / 3,
             "max_quote": max((model.sentence_p(c.features) for c in j.candidates if c.source == "quote"), default=0.0),
             "model_ok": best("ok"), "model_similarity": best("similarity"), "model_agree": best("agree")}
+
+
+def _lead_ins_first(kept: list[Candidate], item_lines: dict[int, set[int]]) -> list[Candidate]:
+    """A list's lead-in ("...based upon 4 key principles:") stands before the first kept sentence of the list its
+    passage puts after it (a quote joins after the model's items, so it is moved there); with none, it goes.
+    `item_lines`: per passage, the lines of its list items."""
+    out = [k for k in kept if not is_lead_in(k.text)]
+    for c in (k for k in kept if is_lead_in(k.text)):
+        line = c.unit.line if c.unit is not None else -1
+        mine = [i for i, k in enumerate(out) if k.n == c.n and k.unit is not None and k.unit.line > line
+                and k.unit.line in item_lines.get(c.n, ())]
+        if mine:
+            out.insert(mine[0], c)
+    return out
 
 
 def _adds(quote: Candidate, kept: list[Candidate], redundant: float) -> bool:

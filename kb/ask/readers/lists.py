@@ -6,7 +6,7 @@ the product's promise:
 - a kept claim that quotes a labelled item ("Label - text" or "Label: text") without its label gets it back;
 - when the question asks for N things and the answer quotes items of one list of exactly N items, the items
   it left out are added (their first sentence), citing the same passage;
-- an item under a label the answer already gave is not said twice.
+- an item under a label its list already gave is not said twice (`tidy_lists`).
 """
 
 from __future__ import annotations
@@ -43,26 +43,35 @@ def label_of(text: str) -> str:
     return m.group(1) if m else ""
 
 
-def one_item_per_label(claims: list[Claim]) -> list[Claim]:
-    """A list says each labelled item once: a later item under a label already given (a quote of the item's
-    other sentence, beside the model's) is left out with its continuations; a continuation repeating its
-    item's label loses the label."""
-    seen: set[str] = set()
+def is_lead_in(text: str) -> bool:
+    """A sentence that introduces a list ("The partnership offers:")."""
+    return text.rstrip().endswith(":")
+
+
+def tidy_lists(claims: list[Claim]) -> list[Claim]:
+    """A list says each item once: a later item under a label its passage's list already gave (a quote of the
+    item's other sentence, beside the model's) is left out with its continuations, and a continuation repeating
+    its own item's label loses it. A lead-in with no item after it says nothing and goes."""
+    seen: set[tuple] = set()
     out: list[Claim] = []
-    skipping = False
+    skipping, current = False, ""
     for c in claims:
         if c.cont and skipping:
             continue
-        label = label_of(c.text)
-        skipping = c.item and bool(label) and label.lower() in seen
-        if skipping:
-            continue
-        if c.cont and label and label.lower() in seen:
+        label = label_of(c.text).lower()
+        if c.item:
+            skipping = bool(label) and (c.cites, label) in seen
+            if skipping:
+                continue
+            if label:
+                seen.add((c.cites, label))
+            current = label
+        elif c.cont and label and label == current:
             c = replace(c, text=_LABEL.sub("", c.text, count=1))
-        elif c.item and label:
-            seen.add(label.lower())
+        elif not c.cont:
+            skipping, current = False, ""
         out.append(c)
-    return out
+    return [c for i, c in enumerate(out) if not is_lead_in(c.text) or (i + 1 < len(out) and out[i + 1].item)]
 
 
 def _items_by_line(ev: Evidence) -> dict[int, Unit]:
