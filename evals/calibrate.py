@@ -25,7 +25,7 @@ import pickle
 import random
 import statistics
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -112,22 +112,22 @@ def fit_sentences(data, names=SENTENCE_FEATURES) -> dict[str, float]:
     return as_weights(fit_logistic(np.array(X), np.array(y, dtype=float)), names)
 
 
-def fit_answers(data, sentence: dict[str, float], names=ANSWER_FEATURES) -> "MemoForest":
+def _answer_xy(data, sentence: dict[str, float], names) -> tuple[np.ndarray, np.ndarray]:
     probe = JudgeModel(sentence, {})
     X = np.array([[value(answer_features(j, probe), n) for n in names] for _, j in data])
-    y = np.array([float(row["expect"] == "answer") for row, _ in data])
+    return X, np.array([float(row["expect"] == "answer") for row, _ in data])
+
+
+def fit_answers(data, sentence: dict[str, float], names=ANSWER_FEATURES) -> "MemoForest":
+    X, y = _answer_xy(data, sentence, names)
     clf = ExtraTreesClassifier(n_estimators=TREES, min_samples_leaf=MIN_LEAF, random_state=SEED).fit(X, y)
-    forest = MemoForest(tuple(names), [_tree(e.tree_) for e in clf.estimators_])
-    forest.importance = {n: round(float(v), 4) for n, v in zip(names, clf.feature_importances_)}
-    return forest
+    importance = {n: round(float(v), 4) for n, v in zip(names, clf.feature_importances_)}
+    return MemoForest(tuple(names), [_tree(e.tree_) for e in clf.estimators_], importance)
 
 
 def fit_answers_logistic(data, sentence: dict[str, float], names=ANSWER_FEATURES) -> dict[str, float]:
     """The answer model the judgement had before the forest (evals/answer_models.py compares them)."""
-    probe = JudgeModel(sentence, {})
-    X = [[value(answer_features(j, probe), n) for n in names] for _, j in data]
-    y = [float(row["expect"] == "answer") for row, _ in data]
-    return as_weights(fit_logistic(np.array(X), np.array(y)), names)
+    return as_weights(fit_logistic(*_answer_xy(data, sentence, names)), names)
 
 
 def _tree(t) -> dict[str, list]:
@@ -140,17 +140,19 @@ def _tree(t) -> dict[str, list]:
             "v": [round(float(x), 4) if lf else 0.0 for x, lf in zip(shares[:, 1], leaf)]}
 
 
+@dataclass
 class MemoForest(Forest):
-    """The forest, remembering its answers: cross-validation replays the same question at many cut-offs."""
+    """The forest, remembering its answers (cross-validation replays the same question at many cut-offs), and
+    how much each feature counted in its splits."""
 
-    importance: dict[str, float] = {}
+    importance: dict[str, float] = field(default_factory=dict)
+    memo: dict[tuple, float] = field(default_factory=dict, repr=False)
 
     def p(self, features: dict[str, float]) -> float:
         key = tuple(value(features, n) for n in self.features)
-        memo = self.__dict__.setdefault("_memo", {})
-        if key not in memo:
-            memo[key] = super().p(features)
-        return memo[key]
+        if key not in self.memo:
+            self.memo[key] = super().p(features)
+        return self.memo[key]
 
     def plain(self) -> Forest:
         return Forest(self.features, self.trees)
@@ -184,14 +186,25 @@ def folds(data, k: int = 5, seed: int = 7):
         yield [data[i] for i in range(len(data)) if i not in test], [data[i] for i in sorted(test)]
 
 
-def cross_validate(data, s_names=SENTENCE_FEATURES, a_names=ANSWER_FEATURES, points=None) -> dict[tuple, dict]:
-    """Held-out figures for every (sentence cut, answer cut, policy): pooled over 5 folds."""
+def _parts(data, split: list[list[int]]):
+    for test in split:
+        held = set(test)
+        yield [x for i, x in enumerate(data) if i not in held], [data[i] for i in test]
+
+
+def cross_validate(data, s_names=SENTENCE_FEATURES, a_names=ANSWER_FEATURES, points=None, split=None,
+                   logistic: bool = False) -> dict[tuple, dict]:
+    """Held-out figures for every (sentence cut, answer cut, policy): pooled over 5 folds, or over `split` (lists
+    of held-out question indices); `logistic`: the answer model the judgement had before the forest."""
     per_point: dict[tuple, list] = {}
-    for train, test in folds(data):
+    for train, test in folds(data) if split is None else _parts(data, split):
         ws = fit_sentences(train, s_names)
-        forest = fit_answers(train, ws, a_names)
+        if logistic:
+            answer, forest = fit_answers_logistic(train, ws, a_names), None
+        else:
+            answer, forest = {}, fit_answers(train, ws, a_names)
         for point in points or itertools.product(SENTENCE_CUTS, ANSWER_CUTS, POLICIES):
-            model = JudgeModel(ws, {}, *point, answer_forest=forest)
+            model = JudgeModel(ws, answer, *point, answer_forest=forest)
             per_point.setdefault(point, []).append((score(test, model), len(test)))
     pooled = {}
     for point, parts in per_point.items():

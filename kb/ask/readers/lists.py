@@ -33,10 +33,6 @@ def asked_count(question: str) -> int:
     return int(n) if n.isdigit() else _COUNT_WORDS[n]
 
 
-def _label(item: Unit) -> str:
-    return label_of(item.text)
-
-
 def label_of(text: str) -> str:
     """A list item's label: "Worker Centered" of "Worker Centered - Respecting ..."; "" when it has none."""
     m = _LABEL.match(text)
@@ -103,7 +99,7 @@ def restore_lists(kept: list[Claim], evidence: dict[int, Evidence], question: st
             out.append((c, None))
             continue
         lists.setdefault(ev.n, set()).add(item.line)
-        label = _label(item)
+        label = label_of(item.text)
         if label and label.lower() not in c.text.lower():
             c = replace(c, text=f"{label} - {c.text}", item=True, cont=False)
         out.append((c, item.line))
