@@ -31,7 +31,9 @@ DEFAULT_MODEL = Path(__file__).with_name("judge.json")
 SENTENCE_FEATURES = ("marker", "cited_ok", "ok", "support", "figure_absent", "name_absent", "share", "similarity",
                      "attached", "figure", "dangling", "q_sim", "q_lex", "agree", "quote", "repair", "item", "rank",
                      "log_p_refusal", "model_refused", "best_dense", "ext_refused")
-ANSWER_FEATURES = ("max_model", "max_quote", "n_model", "log_p_refusal", "model_refused", "best_dense", "ext_refused",
+# The quoting reader's own refusal (`ext_refused`) is left out of the answer forest: held out, the forest is
+# better without it on every dev split (evals/README.md, "More dev data").
+ANSWER_FEATURES = ("max_model", "max_quote", "n_model", "log_p_refusal", "model_refused", "best_dense",
                    "model_ok", "model_similarity", "model_agree")
 
 
