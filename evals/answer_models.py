@@ -2,6 +2,7 @@
 forest, held out three ways (leave one cluster of documents out, and 5-fold by question with two seeds).
 
     python -m evals.answer_models          # after `python -m evals.calibrate` has saved bench-out/judgements-*.pkl
+    python -m evals.answer_models --curve  # the forest's held-out AUC against the share of training data used
 
 For each split and model it prints the held-out AUC of P(the materials answer), the share of answerable questions
 answered where nine in ten unanswerable ones are refused, and the whole reader replayed (`decide`) at the
@@ -10,6 +11,7 @@ cut-offs the calibration would choose. About three minutes; no model time.
 
 from __future__ import annotations
 
+import argparse
 import pickle
 import random
 
@@ -59,9 +61,38 @@ def held_out(data, split: list[list[int]], name: str) -> tuple[float, float, dic
     return roc_auc_score(y, p), float(np.mean(p[y == 1] > line)), {"point": point, **figures}
 
 
-def main() -> None:
+def learning_curve(data, split: list[list[int]], shares=(0.4, 0.6, 0.8, 1.0), draws: int = 3) -> dict[float, float]:
+    """Held-out AUC of the answer forest when each fold trains on a random share of its training questions
+    (mean over `draws`): whether more dev questions would still pay (evals/README.md, "More dev data")."""
+    y = np.array([float(r["expect"] == "answer") for r, _ in data])
+    out = {}
+    for share in shares:
+        aucs = []
+        for draw in range(draws if share < 1 else 1):
+            p = np.zeros(len(data))
+            for test in split:
+                held = set(test)
+                train = [x for i, x in enumerate(data) if i not in held]
+                random.Random(draw).shuffle(train)
+                train = train[: int(share * len(train))]
+                fitted = _forest(train, cal.fit_sentences(train))
+                for i in test:
+                    p[i] = fitted.answer_p(answer_features(data[i][1], fitted))
+            aucs.append(roc_auc_score(y, p))
+        out[share] = float(np.mean(aucs))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--curve", action="store_true", help="the forest's held-out AUC by share of training data")
+    curve = ap.parse_args(argv).curve
     data = [x for s in ("bundled-dev", "wild-dev") for x in pickle.loads((cal.OUT / f"judgements-{s}.pkl").read_bytes())]
     for split, folds in splits(data).items():
+        if curve:
+            aucs = learning_curve(data, folds)
+            print(f"{split:22s} AUC by training share:", ", ".join(f"{s}: {a:.3f}" for s, a in aucs.items()))
+            continue
         for name in MODELS:
             auc, answered, r = held_out(data, folds, name)
             print(f"{split:22s} {name:17s} AUC {auc:.3f}  answered at refusal accuracy 0.9: {answered:.2f}  "
