@@ -144,6 +144,21 @@ def test_a_shortened_list_gets_its_labels_and_missing_items_back_as_quotes():
     assert out == "- Industry Driven - Thru partnership, training standards are industry-valued [1]", out
 
 
+def test_a_label_put_back_does_not_turn_the_first_word_into_a_name(verifier):
+    from kb.ask.readers.lists import restore_lists
+    ev = evidence("What participants earn:\n\n• Credentials: MC3 certificate, OSHA 30, NFPA 70E awareness, forklift "
+                  "operator card and Radiation Worker I\n\n• Pay: $21 an hour during training")
+    model = parse("Trainees get MC3 certificate, OSHA 30, NFPA 70E awareness, forklift operator card and Radiation "
+                  "Worker I [1]", 1)
+    out = restore_lists(model, ev, "What credentials do trainees get?")
+    assert out[0].text.startswith("Credentials - trainees get MC3"), out[0].text
+    good, dropped, _ = kept(verifier, out, ev, "What credentials do trainees get?")
+    assert len(good) == 1 and not dropped, dropped  # "Trainees" behind the label was read as a name
+    # a first word the passage has keeps its capital
+    out = restore_lists(parse("Pay is $21 an hour during training [1]", 1), ev, "What is the pay?")
+    assert out[0].text == "Pay is $21 an hour during training", out[0].text
+
+
 def test_a_list_names_each_item_once_and_a_sentence_after_it_is_its_own_paragraph():
     from kb.ask.readers.lists import restore_lists, tidy_lists
     # the model quotes the second sentence of "Industry Driven"; the quoting reader adds the item's first one

@@ -17,7 +17,7 @@ from dataclasses import replace
 from kb.ask.claims import Claim
 from kb.text.terms import words
 from kb.text.units import Unit
-from kb.ask.verify import Evidence
+from kb.ask.verify import Evidence, names
 
 _LABEL = re.compile(r"^([A-Z][\w'’&/]*(?:\s+[\w'’&/]+){0,4})\s*(?:[-–—]|:)\s+(?=\S)")
 _COUNT_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten".split())}
@@ -101,7 +101,7 @@ def restore_lists(kept: list[Claim], evidence: dict[int, Evidence], question: st
         lists.setdefault(ev.n, set()).add(item.line)
         label = label_of(item.text)
         if label and label.lower() not in c.text.lower():
-            c = replace(c, text=f"{label} - {c.text}", item=True, cont=False)
+            c = replace(c, text=f"{label} - {_positional(c.text, ev)}", item=True, cont=False)
         out.append((c, item.line))
     claims = [c for c, _ in out]
     n = asked_count(question)
@@ -121,6 +121,15 @@ def restore_lists(kept: list[Claim], evidence: dict[int, Evidence], question: st
     return [c for c, _ in out[:first]] + [replace(c, item=True, cont=False) if i == 0 or listed[i - 1][1] != ln
                                           else replace(c, item=False, cont=True)
                                           for i, (c, ln) in enumerate(listed)] + rest
+
+
+def _positional(text: str, ev: Evidence) -> str:
+    """The text, its first word lowercased when only its place made it a capital: behind a label it would read as
+    a name the passage lacks ("Trainees get ..." of a passage saying "participants")."""
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    if first[:1].isupper() and first[1:].islower() and names("x " + first) - ev.words:
+        return text[0].lower() + text[1:]
+    return text
 
 
 def _run_of_items(lines: list[int], start: int) -> list[int]:
