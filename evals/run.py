@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 ANSWER_KEYS = ("fact_recall", "evidence_recall", "citation_precision", "groundedness", "quoted", "word_overlap",
                "refusal_accuracy",
                "false_refusal_rate", "median_words", "latency_p50_ms", "latency_p95_ms", "passed",
-               "model_alone_fact_recall", "model_alone_refusal_accuracy")
+               "model_alone_fact_recall", "model_alone_refusal_accuracy", "both_sides")
 RETRIEVAL_KEYS = ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@5")
 
 
@@ -98,6 +98,11 @@ def summarise_answers(scored: list[Scored]) -> dict[str, float]:
         "questions": len(scored),
         "passed": sum(s.ok for s in scored),
     }
+    sides = [s for s in ans if s.row.get("also")]  # pages that disagree (evals/wild/WRITING.md, "conflict")
+    if sides:  # the answer gives both documents' figures
+        out["both_sides"] = m.mean([0.0 if s.answer["refused"] else
+                                    float(m.fact_recall(s.answer["answer"], s.row["facts"] + s.row["also"]) == 1.0)
+                                    for s in sides])
     if model:  # the model alone, unverified: facts in its own text, and how often it said it had no answer
         says_no = [REFUSAL_PHRASE in s.answer["model_text"].upper() for s in model]
         out["model_alone_fact_recall"] = m.mean([0.0 if no else m.fact_recall(s.answer["model_text"], s.row.get("facts") or [])

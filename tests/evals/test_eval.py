@@ -40,6 +40,20 @@ def test_citation_precision_and_groundedness():
     assert m.citation_scores(invented, sources) == (1.0, 0.5)
 
 
+def test_both_sides_counts_answers_giving_both_pages_figures_of_a_conflict():
+    from evals.run import Scored, summarise_answers
+
+    conflict = {"expect": "answer", "facts": [["$665"]], "also": [["$595"]]}
+
+    def scored(text, refused=False, row=conflict):
+        return Scored(row, {"answer": text, "refused": refused, "latency_ms": 1.0, "model_text": ""},
+                      1.0, 1.0, 1.0, 1.0, 1.0, 1.0, [])
+    got = summarise_answers([scored("The stipend is $665 a week [1]; a 2025 article said $595 [2]."),
+                             scored("The stipend is $665 a week [1]."), scored("$665 and $595", refused=True)])
+    assert got["both_sides"] == round(1 / 3, 4)
+    assert "both_sides" not in summarise_answers([scored("$665", row={"expect": "answer", "facts": [["$665"]]})])
+
+
 def test_percentiles_and_words():
     assert m.percentile([5, 1, 3, 2, 4], 50) == 3 and m.percentile([1, 2, 3, 4, 100], 95) == 100
     assert m.words("One two [1] three. [2]") == 3
