@@ -155,8 +155,9 @@ def test_a_label_put_back_does_not_turn_the_first_word_into_a_name(verifier):
     good, dropped, _ = kept(verifier, out, ev, "What credentials do trainees get?")
     assert len(good) == 1 and not dropped, dropped  # "Trainees" behind the label was read as a name
     # a first word the passage has keeps its capital
-    out = restore_lists(parse("Pay is $21 an hour during training [1]", 1), ev, "What is the pay?")
-    assert out[0].text == "Pay is $21 an hour during training", out[0].text
+    ev = evidence("• Credentials: MC3 certificate and OSHA 30\n\n• Pay: trainees earn $21 an hour during training")
+    out = restore_lists(parse("Trainees earn $21 an hour during training [1]", 1), ev, "What is the pay?")
+    assert out[0].text == "Pay - Trainees earn $21 an hour during training", out[0].text
 
 
 def test_a_list_names_each_item_once_and_a_sentence_after_it_is_its_own_paragraph():
